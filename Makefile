@@ -1,0 +1,37 @@
+# The one place that knows how to set up, test, run the demo and benchmark.
+# Every target creates .venv on first use, so a fresh machine needs only Python and pip.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# 2.13.0 is a CPU wheel on our build machines; on a GPU machine the same pin installs a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test demo bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests
+
+demo: $(STAMP)
+	$(VENV)/bin/lungnet demo --output-dir demo_output
+
+bench: $(STAMP)
+	$(PY) benchmarks/preprocess_bench.py
+	$(PY) benchmarks/predict_bench.py
+	$(PY) benchmarks/train_bench.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests scripts benchmarks
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache

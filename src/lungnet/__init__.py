@@ -1,0 +1,38 @@
+"""LungNet: lung tumor segmentation in 3D chest CT with a slice-wise 2D U-Net.
+
+The public API is re-exported here; heavy modules (torch, Lightning) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+from lungnet.errors import CheckpointError, LungNetError, LungNetInputError
+
+try:
+    __version__ = version("lungnet")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"
+
+# name -> module that defines it; imported lazily so `lungnet --help` stays fast.
+_LAZY = {
+    "CTVolume": "lungnet.io",
+    "read_ct": "lungnet.io",
+    "write_mask": "lungnet.io",
+    "NiftiPreprocessor": "lungnet.preprocessing",
+    "PreprocessConfig": "lungnet.preprocessing",
+    "LungDataset": "lungnet.data",
+    "LungDataModule": "lungnet.data",
+    "UNet": "lungnet.models",
+    "TumorSegmentationTask": "lungnet.engine",
+    "Predictor": "lungnet.inference",
+}
+
+__all__ = ["CheckpointError", "LungNetError", "LungNetInputError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lungnet' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+import sys
+
+from lungnet.cli import main
+
+sys.exit(main())

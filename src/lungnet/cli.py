@@ -1,0 +1,70 @@
+"""`lungnet <command>`: parse arguments, call the library, turn errors into exit codes.
+
+Each command lives in ``lungnet.commands.<name>`` and provides ``register(subparsers)``,
+which adds its parser and sets ``func`` to a function ``(args) -> int``. Commands import
+their heavy dependencies inside that function so that ``lungnet --help`` stays fast.
+
+Exit codes: 0 success, 1 some input or case failed, 2 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from lungnet import __version__
+from lungnet.errors import LungNetError
+
+__all__ = ["build_parser", "main"]
+
+# Shown in this order in `lungnet --help`; other command modules follow alphabetically.
+_ORDER = ("synth", "preprocess", "train", "predict", "evaluate", "report", "demo")
+
+
+def _command_modules() -> list[str]:
+    import lungnet.commands as pkg
+
+    found = {m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
+    return [n for n in _ORDER if n in found] + sorted(found - set(_ORDER))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lungnet",
+        description="Lung tumor segmentation in 3D chest CT (2D U-Net, PyTorch Lightning).",
+    )
+    parser.add_argument("--version", action="version", version=f"lungnet {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _command_modules():
+        importlib.import_module(f"lungnet.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except LungNetError as e:
+        print(f"lungnet {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"lungnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

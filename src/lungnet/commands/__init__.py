@@ -1,0 +1,1 @@
+"""One module per `lungnet` subcommand; each provides ``register(subparsers)``."""
