@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import logging
 import struct
 import zlib
@@ -12,6 +11,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import SimpleITK as sitk
+from isal import igzip
 from nibabel.orientations import (
     apply_orientation,
     axcodes2ornt,
@@ -177,10 +177,16 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray, nib.Nifti1Header]:
                 raise LungNetInputError(path, "ends in .gz but is not gzip-compressed")
     try:
         img = nib.load(path)
-    except (EOFError, OSError, zlib.error, gzip.BadGzipFile) as e:
+    except (EOFError, OSError, zlib.error) as e:
         raise LungNetInputError(path, f"is truncated or not valid gzip ({e})") from e
     except Exception as e:  # nibabel raises many types for a bad header
-        raise LungNetInputError(path, f"is not a readable NIfTI file ({e})") from e
+        if gzipped:
+            try:
+                igzip.decompress(path.read_bytes())
+            except (EOFError, OSError, zlib.error) as gz:
+                raise LungNetInputError(path, f"is truncated or not valid gzip ({gz})") from e
+        reason = str(e).replace(f'"{path}"', "it").replace(str(path), "it")
+        raise LungNetInputError(path, f"is not a readable NIfTI file ({reason})") from e
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
         raise LungNetInputError(path, f"is not a NIfTI image (nibabel read it as {type(img).__name__})")
 
@@ -200,8 +206,7 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray, nib.Nifti1Header]:
 
 
 def _check_size_claim(path: Path, img: nib.Nifti1Image, gzipped: bool) -> None:
-    header = img.header
-    needed = int(header["vox_offset"]) + int(np.prod(img.shape)) * header.get_data_dtype().itemsize
+    needed = int(img.dataobj.offset) + int(np.prod(img.shape)) * np.dtype(img.dataobj.dtype).itemsize
     file_size = path.stat().st_size
     if not gzipped:
         if file_size < needed:
@@ -225,21 +230,32 @@ def _check_size_claim(path: Path, img: nib.Nifti1Image, gzipped: bool) -> None:
 
 
 def _nifti_voxels(path: Path, img: nib.Nifti1Image, shape: tuple[int, ...]) -> np.ndarray:
-    # SimpleITK decodes .nii.gz about 3x faster than nibabel and returns float32 with
-    # scl_slope/scl_inter applied; geometry still comes from nibabel, which keeps the
-    # header exactly. Files ITK refuses (e.g. non-orthonormal sform) fall back to nibabel.
+    # Decoding the whole file at once with ISA-L and scaling in float32 is about 3x faster
+    # than nibabel's array proxy or SimpleITK on a 512 x 512 x 300 int16 .nii.gz (measured
+    # 0.74 s against 2.1-2.6 s), and unlike SimpleITK it fails loudly on a truncated stream
+    # (gzip length and CRC are checked) and keeps NaN voxels visible for validation.
+    proxy = img.dataobj  # nibabel's parsed view of where and how the voxels are stored
     try:
-        itk = sitk.ReadImage(str(path))
-        data = sitk.GetArrayFromImage(itk).transpose(2, 1, 0)
-        if tuple(data.shape) == shape and itk.GetNumberOfComponentsPerPixel() == 1:
-            return data.astype(np.float32, copy=False)
-    except RuntimeError as e:
-        log.debug("SimpleITK could not read %s (%s); using nibabel", path, e)
-    try:
-        data = np.asarray(img.dataobj, dtype=np.float32)
-    except (EOFError, OSError, zlib.error, ValueError) as e:
-        raise LungNetInputError(path, f"is truncated or corrupt ({e})") from e
-    return data.reshape(shape, order="F") if data.shape != shape else data
+        raw = path.read_bytes()
+        if path.name.lower().endswith(".gz"):
+            raw = igzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as e:
+        raise LungNetInputError(path, f"is truncated or not valid gzip ({e})") from e
+    dtype = np.dtype(proxy.dtype)
+    count = int(np.prod(shape))
+    offset = int(proxy.offset)
+    if len(raw) < offset + count * dtype.itemsize:
+        raise LungNetInputError(
+            path, f"is truncated: the header needs {offset + count * dtype.itemsize} bytes but the data holds {len(raw)}"
+        )
+    stored = np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(shape, order="F")
+    data = stored.astype(np.float32)
+    slope, inter = float(proxy.slope), float(proxy.inter)
+    if slope != 1.0:
+        data *= np.float32(slope)
+    if inter != 0.0:
+        data += np.float32(inter)
+    return data
 
 
 # --------------------------------------------------------------------------- DICOM

@@ -1,0 +1,91 @@
+"""The shared preprocessing arithmetic: z clipping, normalization, resize and its inverse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lungnet.preprocessing import (
+    PreprocessConfig,
+    context_indices,
+    preprocess_image,
+    preprocess_mask,
+    restore_probabilities,
+)
+
+
+def test_clip_drops_the_most_inferior_slices():
+    vol = np.zeros((8, 8, 10), np.float32)
+    for z in range(10):
+        vol[:, :, z] = z * 100.0
+    out = preprocess_image(vol, PreprocessConfig(target_size=(8, 8), clip_slices_min=3))
+    assert out.shape == (7, 8, 8)
+    # Slice i of the output is z index 3 + i of the canonical volume.
+    np.testing.assert_allclose(out[:, 0, 0], np.arange(3, 10) * 100.0 / 3071.0, rtol=1e-6)
+
+
+def test_seed_normalization_divides_hu_by_3071():
+    vol = np.full((4, 4, 2), 3071.0, np.float32)
+    out = preprocess_image(vol, PreprocessConfig(target_size=(4, 4), clip_slices_min=0))
+    np.testing.assert_allclose(out, 1.0)
+
+
+def test_hu_window_maps_low_to_0_and_high_to_1():
+    vol = np.array([-2000.0, -1000.0, 0.0, 400.0, 3000.0], np.float32).reshape(5, 1, 1)
+    cfg = PreprocessConfig(target_size=(5, 1), clip_slices_min=0, normalization="window", hu_window=(-1000, 400))
+    np.testing.assert_allclose(preprocess_image(vol, cfg)[0, :, 0], [0.0, 0.0, 1000 / 1400, 1.0, 1.0], rtol=1e-6)
+
+
+def test_mask_resize_is_nearest_and_stays_binary():
+    mask = np.zeros((64, 64, 3), np.uint8)
+    mask[10:30, 20:40, 1] = 1
+    out = preprocess_mask(mask, PreprocessConfig(target_size=(32, 32), clip_slices_min=0))
+    assert out.dtype == np.uint8 and set(np.unique(out)) == {0, 1}
+    assert out[1].sum() == 10 * 10 and out[0].sum() == 0
+
+
+@pytest.mark.parametrize("shape", [(64, 48, 12), (37, 53, 9)])
+def test_restore_inverts_resize_and_zeroes_clipped_slices(shape):
+    cfg = PreprocessConfig(target_size=(32, 32), clip_slices_min=4)
+    probs = np.full((shape[2] - 4, 32, 32), 0.8, np.float32)
+    out = restore_probabilities(probs, shape, cfg)
+    assert out.shape == shape and out.dtype == np.float32
+    assert np.all(out[:, :, :4] == 0)
+    np.testing.assert_allclose(out[:, :, 4:], 0.8, rtol=1e-6)
+
+
+def test_restore_refuses_a_wrong_slice_count():
+    with pytest.raises(ValueError, match="expected"):
+        restore_probabilities(np.zeros((3, 8, 8)), (8, 8, 10), PreprocessConfig(target_size=(8, 8), clip_slices_min=0))
+
+
+def test_a_volume_shorter_than_the_clip_gives_no_slices():
+    cfg = PreprocessConfig(target_size=(8, 8), clip_slices_min=30)
+    assert preprocess_image(np.zeros((8, 8, 10)), cfg).shape == (0, 8, 8)
+    assert restore_probabilities(np.zeros((0, 8, 8)), (8, 8, 10), cfg).shape == (8, 8, 10)
+
+
+def test_context_indices_repeat_the_edges():
+    assert context_indices(0, 5, 1) == [0, 0, 1]
+    assert context_indices(4, 5, 2) == [2, 3, 4, 4, 4]
+    assert context_indices(2, 5, 0) == [2]
+
+
+def test_config_round_trips_through_a_plain_dict():
+    cfg = PreprocessConfig(target_size=(128, 96), clip_slices_min=5, normalization="window", hu_window=(-1000, 400))
+    assert PreprocessConfig.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"target_size": (0, 8)}, "target_size"),
+        ({"clip_slices_min": -1}, "clip_slices_min"),
+        ({"normalization": "zscore"}, "normalization"),
+        ({"normalization": "window", "hu_window": (400, -1000)}, "hu_window"),
+        ({"hu_divisor": 0}, "hu_divisor"),
+    ],
+)
+def test_bad_config_values_name_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PreprocessConfig(**kwargs)

@@ -1,0 +1,190 @@
+"""NiftiPreprocessor: the seed's API, case finding, validation, manifest, resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import RAS_AFFINE, lps_twin, save_nifti, tiny_case
+from lungnet import NiftiPreprocessor
+from lungnet.preprocessing import find_cases
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_seed_snippet_writes_slices_masks_and_manifest(msd_dataset, tmp_path):
+    out = tmp_path / "processed_data"
+    processor = NiftiPreprocessor(target_size=(32, 32), clip_slices_min=10)
+    processor.run(input_root=msd_dataset, output_root=out, val_split_count=1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["target_size"] == [32, 32] and manifest["config"]["clip_slices_min"] == 10
+    assert [manifest["cases"][c]["split"] for c in sorted(manifest["cases"])] == ["train"] * 3 + ["val"]
+    case = manifest["cases"]["lung_000"]
+    assert case["num_slices"] == 24 - 10
+    data = np.load(out / "train" / "lung_000" / "data" / "0.npy")
+    mask = np.load(out / "train" / "lung_000" / "masks" / "0.npy")
+    assert data.shape == (32, 32) and data.dtype == np.float32 and mask.dtype == np.uint8
+    # The tiny case's tumor sits at z 16..19, i.e. slices 6..9 after clipping 10.
+    assert case["tumor_slices"] == [6, 7, 8, 9]
+    assert (out / "val" / "lung_003" / "masks" / "9.npy").exists()
+
+
+def test_lps_copy_gives_the_same_slices_as_its_ras_original(tmp_path):
+    hu, label = tiny_case(7)
+    for name, affine_fn in (("ras", lambda a: (a, RAS_AFFINE)), ("lps", lambda a: lps_twin(a, RAS_AFFINE))):
+        img, aff = affine_fn(hu)
+        lab, _ = affine_fn(label)
+        save_nifti(tmp_path / name / "imagesTr" / "lung_001.nii.gz", img, aff)
+        save_nifti(tmp_path / name / "labelsTr" / "lung_001.nii.gz", lab, aff)
+        NiftiPreprocessor(target_size=(24, 20), clip_slices_min=2, workers=1).run(
+            tmp_path / name, tmp_path / f"out_{name}", val_split_count=0
+        )
+    for kind in ("data", "masks"):
+        for i in range(22):
+            a = np.load(tmp_path / "out_ras" / "train" / "lung_001" / kind / f"{i}.npy")
+            b = np.load(tmp_path / "out_lps" / "train" / "lung_001" / kind / f"{i}.npy")
+            np.testing.assert_array_equal(a, b)
+
+
+def test_non_cases_are_ignored(msd_dataset):
+    (msd_dataset / "imagesTr" / "._lung_000.nii.gz").write_bytes(b"\x00\x05AppleDouble")
+    (msd_dataset / "imagesTr" / ".hidden.nii.gz").write_bytes(b"x")
+    (msd_dataset / "imagesTr" / "notes.txt").write_text("not a case")
+    (msd_dataset / "imagesTr" / "subfolder").mkdir()
+    assert [c.name for c in find_cases(msd_dataset)] == ["lung_000", "lung_001", "lung_002", "lung_003"]
+
+
+def test_nnunet_channel_suffix_pairs_with_the_plain_label(tmp_path):
+    hu, label = tiny_case(0)
+    save_nifti(tmp_path / "imagesTr" / "lung_009_0000.nii.gz", hu)
+    save_nifti(tmp_path / "labelsTr" / "lung_009.nii.gz", label)
+    (case,) = find_cases(tmp_path)
+    assert case.name == "lung_009" and case.label.name == "lung_009.nii.gz"
+
+
+@pytest.mark.parametrize("content", [None, "{not json"], ids=["missing", "malformed"])
+def test_dataset_json_problems_are_warnings_not_stops(msd_dataset, tmp_path, content, caplog):
+    if content is None:
+        (msd_dataset / "dataset.json").unlink()
+    else:
+        (msd_dataset / "dataset.json").write_text(content)
+    result = NiftiPreprocessor(target_size=(16, 16), clip_slices_min=0, workers=1).run(msd_dataset, tmp_path / "o", 1)
+    assert not result.failed and "dataset.json" in caplog.text
+
+
+def _break(root: Path, case: str, how: str) -> str:
+    image, label = root / "imagesTr" / f"{case}.nii.gz", root / "labelsTr" / f"{case}.nii.gz"
+    hu, lab = tiny_case(0)
+    if how == "shape":
+        save_nifti(label, np.zeros((48, 40, 23), np.uint8))
+        return r"label shape \(48, 40, 23\) differs from image shape \(48, 40, 24\)"
+    if how == "affine":
+        save_nifti(label, lab, RAS_AFFINE + np.diag([0.1, 0, 0, 0]))
+        return "label affine .* differs from image affine"
+    if how == "values":
+        save_nifti(label, (lab * 2).astype(np.uint8))
+        return "not a binary mask: values found 0, 2"
+    if how == "short":
+        save_nifti(image, hu[:, :, :5])
+        save_nifti(label, lab[:, :, :5])
+        return "has 5 slices, not more than clip_slices_min=5"
+    if how == "nolabel":
+        label.unlink()
+        return "has no label file"
+    if how == "corrupt":
+        image.write_bytes(image.read_bytes()[:200])
+        return "truncated"
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["shape", "affine", "values", "short", "nolabel", "corrupt"])
+def test_a_bad_case_is_reported_in_one_line_and_the_others_still_run(msd_dataset, tmp_path, how):
+    expected = _break(msd_dataset, "lung_001", how)
+    clip = 5 if how == "short" else 0
+    result = NiftiPreprocessor(target_size=(16, 16), clip_slices_min=clip, workers=1).run(msd_dataset, tmp_path / "o", 1)
+    (failed,) = result.failed
+    assert failed.name == "lung_001" and "\n" not in failed.message
+    with pytest.raises(AssertionError, match=expected):  # the message says what is wrong
+        raise AssertionError(failed.message)
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert sorted(manifest["cases"]) == ["lung_000", "lung_002", "lung_003"]
+
+
+def test_rerun_skips_finished_cases_and_a_changed_config_redoes_them(msd_dataset, tmp_path):
+    out = tmp_path / "o"
+    first = NiftiPreprocessor(target_size=(16, 16), clip_slices_min=0, workers=1).run(msd_dataset, out, 1)
+    assert first.count("done") == 4
+    again = NiftiPreprocessor(target_size=(16, 16), clip_slices_min=0, workers=1).run(msd_dataset, out, 1)
+    assert again.count("skipped") == 4
+    changed = NiftiPreprocessor(target_size=(20, 20), clip_slices_min=0, workers=1).run(msd_dataset, out, 1)
+    assert changed.count("done") == 4
+    assert np.load(out / "train" / "lung_000" / "data" / "0.npy").shape == (20, 20)
+
+
+def test_a_killed_run_resumes_to_identical_files(msd_dataset, tmp_path):
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    NiftiPreprocessor(target_size=(16, 16), clip_slices_min=2, workers=2).run(msd_dataset, clean, 1)
+    # Simulate a kill: a real run is started in a subprocess and killed once the first
+    # case is in place; whatever it left must be finished by a plain rerun.
+    script = (
+        "import os, sys\n"
+        "import lungnet.preprocessing.nifti_processor as m\n"
+        "orig = m._preprocess_to\n"
+        "calls = []\n"
+        "def dying(*a, **k):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 2:\n"
+        "        os._exit(9)\n"
+        "    return orig(*a, **k)\n"
+        "m._preprocess_to = dying\n"
+        f"m.NiftiPreprocessor(target_size=(16, 16), clip_slices_min=2, workers=1).run({str(msd_dataset)!r}, {str(killed)!r}, 1)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert proc.returncode == 9 and not (killed / "manifest.json").exists()
+    NiftiPreprocessor(target_size=(16, 16), clip_slices_min=2, workers=1).run(msd_dataset, killed, 1)
+    a, b = _tree(clean), _tree(killed)
+    assert sorted(a) == sorted(b)
+    for name in a:
+        if name.endswith("case.json") or name == "manifest.json":
+            continue  # these record the (different) output paths' neighbours only through absolute paths
+        assert a[name] == b[name], name
+    assert not list(killed.rglob(".lungnet-tmp-*"))
+
+
+def test_the_input_folder_is_never_modified(msd_dataset, tmp_path):
+    before = _tree(msd_dataset)
+    NiftiPreprocessor(target_size=(16, 16), clip_slices_min=0, workers=1).run(msd_dataset, tmp_path / "o", 1)
+    assert _tree(msd_dataset) == before
+
+
+def test_cli_preprocess_reports_a_bad_case_and_exits_1(msd_dataset, tmp_path):
+    _break(msd_dataset, "lung_002", "values")
+    proc = subprocess.run(
+        [sys.executable, "-m", "lungnet", "preprocess", str(msd_dataset), str(tmp_path / "o"),
+         "--target-size", "16", "16", "--clip-slices-min", "0", "--val-split-count", "1", "--workers", "2"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert "lung_002.nii.gz: is not a binary mask" in proc.stderr and "Traceback" not in proc.stderr
+    assert "4 case(s): 3 preprocessed, 0 already up to date, 1 failed" in proc.stdout
+
+
+def test_cli_preprocess_usage_errors_exit_2(msd_dataset, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "lungnet", "preprocess", str(msd_dataset)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    proc = subprocess.run([sys.executable, "-m", "lungnet", "preprocess", str(msd_dataset), str(tmp_path), "--workers", "0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+
+
+def test_a_folder_that_is_not_a_dataset_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "lungnet", "preprocess", str(tmp_path), str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "has no imagesTr/ folder" in proc.stderr and "Traceback" not in proc.stderr
