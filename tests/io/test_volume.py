@@ -10,7 +10,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from conftest import RAS_AFFINE, lps_twin, save_nifti
+from helpers import RAS_AFFINE, lps_twin, save_nifti
 from lungnet.errors import LungNetInputError
 from lungnet.io import read_ct, write_mask
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import RAS_AFFINE, lps_twin, save_nifti, tiny_case
+from helpers import RAS_AFFINE, lps_twin, save_nifti, tiny_case
 from lungnet import NiftiPreprocessor
 from lungnet.preprocessing import find_cases
 

@@ -1,0 +1,232 @@
+"""Predictor: a CT scan in, a tumor mask in the scan's own geometry out."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from lungnet.errors import LungNetInputError
+from lungnet.inference.checkpoint import load_checkpoint
+from lungnet.io import CTVolume, read_ct, write_mask, write_volume
+from lungnet.preprocessing import context_indices, preprocess_image, restore_probabilities
+
+__all__ = ["Predictor", "Prediction", "PredictOutcome", "resolve_device", "output_name"]
+
+log = logging.getLogger(__name__)
+
+#: Probability above which a voxel is tumor (equivalent to a positive logit).
+THRESHOLD = 0.5
+# 26-connectivity: voxels touching by a face, an edge or a corner are one tumor.
+_CONNECTIVITY = np.ones((3, 3, 3), bool)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple MPS, then CPU; an unavailable GPU falls back to the CPU with a warning."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        log.warning("--device cuda was asked for but no CUDA GPU is available; running on the CPU")
+        return torch.device("cpu")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        log.warning("--device mps was asked for but Apple MPS is not available; running on the CPU")
+        return torch.device("cpu")
+    if device not in ("cpu", "cuda", "mps"):
+        raise LungNetInputError(None, f"unknown device {device!r} (choose auto, cpu, cuda or mps)")
+    return torch.device(device)
+
+
+def _native_bf16(device: torch.device) -> bool:
+    """bf16 only where the hardware runs it natively; emulated bf16 is slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    return False
+
+
+def output_name(source: Path, suffix: str = "_pred.nii.gz") -> str:
+    """``patient.nii.gz`` -> ``patient_pred.nii.gz``; a DICOM folder ``series1`` -> ``series1_pred.nii.gz``.
+
+    Only the last path component is used and separators are impossible in it, so the
+    output can never land outside the output folder.
+    """
+    name = source.name
+    for ext in (".nii.gz", ".nii"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    name = name.replace("/", "_").replace("\\", "_").strip()
+    if name in ("", ".", ".."):
+        name = "scan"
+    return f"{name}{suffix}"
+
+
+@dataclass
+class Prediction:
+    """Canonical ``(X, Y, Z)`` results for one scan."""
+
+    probabilities: np.ndarray  # float32 in [0, 1]
+    mask: np.ndarray  # uint8 {0, 1}
+
+
+@dataclass
+class PredictOutcome:
+    """What happened to one input: ``status`` is "done", "skipped" (output exists) or "failed"."""
+
+    source: Path
+    status: str
+    mask_path: Path | None = None
+    message: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+    tumor_voxels: int = 0
+
+
+class Predictor:
+    """Segment lung tumors with a trained LungNet checkpoint.
+
+    The preprocessing (clip, normalization, size, context slices) comes from the
+    checkpoint, so the scan is prepared exactly as the training slices were.
+
+    Args:
+        checkpoint: path to a ``.ckpt`` written by ``lungnet train``.
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        batch_size: slices per forward pass (default: 64 on GPU, 8 on CPU).
+        tta: average the predictions of the slice and its in-plane flips.
+        min_tumor_volume_mm3: drop connected components smaller than this.
+        precision: ``auto`` (bf16 where native, else float32), ``bf16`` or ``fp32``.
+    """
+
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        device: str = "auto",
+        batch_size: int | None = None,
+        tta: bool = False,
+        min_tumor_volume_mm3: float = 0.0,
+        precision: str = "auto",
+    ) -> None:
+        loaded = load_checkpoint(checkpoint)
+        self.device = resolve_device(device)
+        self.preprocess = loaded.preprocess
+        self.context_slices = loaded.context_slices
+        self.hyper_parameters = loaded.hyper_parameters
+        self.batch_size = batch_size or (64 if self.device.type == "cuda" else 8)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.tta = tta
+        self.min_tumor_volume_mm3 = float(min_tumor_volume_mm3)
+        if precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
+        self.use_bf16 = precision == "bf16" or (precision == "auto" and _native_bf16(self.device))
+        self.model = loaded.model.to(self.device, memory_format=torch.channels_last)
+
+    # ------------------------------------------------------------------ arrays
+
+    def predict_volume(self, ct: CTVolume) -> Prediction:
+        """Probabilities and mask for a scan already read with :func:`lungnet.io.read_ct`."""
+        return self._timed_predict(ct, {})
+
+    @torch.inference_mode()
+    def predict_slices(self, slices: np.ndarray) -> torch.Tensor:
+        """``(Z, H, W)`` preprocessed slices -> ``(Z, H, W)`` float32 tumor probabilities on the CPU."""
+        n = len(slices)
+        out = torch.empty((n, *slices.shape[1:]), dtype=torch.float32)
+        if n == 0:
+            return out
+        stack = torch.from_numpy(np.ascontiguousarray(slices))
+        k = self.context_slices
+        autocast = (
+            torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+            if self.use_bf16
+            else contextlib.nullcontext()
+        )
+        for start in range(0, n, self.batch_size):
+            idx = range(start, min(start + self.batch_size, n))
+            if k:
+                channels = torch.tensor([context_indices(i, n, k) for i in idx])
+                batch = stack[channels]  # (B, 1 + 2k, H, W)
+            else:
+                batch = stack[start : idx.stop, None]
+            batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            with autocast:
+                prob = torch.sigmoid(self.model(batch).float())
+                if self.tta:
+                    prob = prob + torch.sigmoid(self.model(batch.flip(-1)).float()).flip(-1)
+                    prob = prob + torch.sigmoid(self.model(batch.flip(-2)).float()).flip(-2)
+                    prob = prob / 3
+            out[start : idx.stop] = prob[:, 0].float().cpu()
+        return out
+
+    # ------------------------------------------------------------------- files
+
+    def predict_file(
+        self,
+        source: str | Path,
+        output_dir: str | Path,
+        overwrite: bool = False,
+        save_probabilities: bool = False,
+    ) -> PredictOutcome:
+        """Segment one scan file or DICOM folder and write ``<name>_pred.nii.gz`` atomically.
+
+        A complete existing output is kept (status "skipped") unless ``overwrite``.
+        Bad input gives status "failed" with a one-line message; nothing is written.
+        """
+        source, output_dir = Path(source), Path(output_dir)
+        mask_path = output_dir / output_name(source)
+        prob_path = output_dir / output_name(source, "_prob.nii.gz")
+        if not overwrite and mask_path.exists() and (not save_probabilities or prob_path.exists()):
+            return PredictOutcome(source, "skipped", mask_path=mask_path)
+        seconds: dict[str, float] = {}
+        try:
+            t = time.perf_counter()
+            ct = read_ct(source)
+            seconds["read"] = time.perf_counter() - t
+            prediction = self._timed_predict(ct, seconds)
+            t = time.perf_counter()
+            write_mask(prediction.mask, ct, mask_path)
+            if save_probabilities:
+                write_volume(prediction.probabilities, ct, prob_path, np.float32)
+            seconds["write"] = time.perf_counter() - t
+        except LungNetInputError as e:
+            return PredictOutcome(source, "failed", message=str(e))
+        seconds["total"] = sum(seconds.values())
+        return PredictOutcome(
+            source, "done", mask_path=mask_path, seconds=seconds, tumor_voxels=int(prediction.mask.sum())
+        )
+
+    def _timed_predict(self, ct: CTVolume, seconds: dict[str, float]) -> Prediction:
+        t = time.perf_counter()
+        slices = preprocess_image(ct.array, self.preprocess)
+        seconds["preprocess"] = time.perf_counter() - t
+        t = time.perf_counter()
+        probs = self.predict_slices(slices)
+        seconds["model"] = time.perf_counter() - t
+        t = time.perf_counter()
+        volume = restore_probabilities(probs, ct.shape, self.preprocess)
+        mask = (volume > THRESHOLD).astype(np.uint8)
+        if self.min_tumor_volume_mm3 > 0 and mask.any():
+            mask = remove_small_components(mask, ct.spacing, self.min_tumor_volume_mm3)
+        seconds["postprocess"] = time.perf_counter() - t
+        return Prediction(probabilities=volume, mask=mask)
+
+
+def remove_small_components(mask: np.ndarray, spacing: tuple[float, float, float], min_mm3: float) -> np.ndarray:
+    """Drop 26-connected components smaller than ``min_mm3`` cubic millimetres."""
+    labels, n = ndimage.label(mask, structure=_CONNECTIVITY)
+    if n == 0:
+        return mask
+    voxel_mm3 = float(np.prod(spacing))
+    sizes = np.bincount(labels.ravel())[1:] * voxel_mm3
+    keep = np.concatenate([[False], sizes >= min_mm3])
+    return keep[labels].astype(np.uint8)
