@@ -1,0 +1,149 @@
+"""LungDataModule: train/val slice datasets, the tumor-balancing sampler, loaders."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from lungnet.data.lung_dataset import LungDataset, read_slice_manifest
+from lungnet.errors import LungNetInputError
+
+__all__ = ["LungDataModule", "tumor_balanced_weights"]
+
+log = logging.getLogger(__name__)
+
+
+def tumor_balanced_weights(has_tumor: np.ndarray, tumor_fraction: float | None) -> np.ndarray | None:
+    """Per-slice sampling weights so that a ``tumor_fraction`` of draws are tumor slices.
+
+    Inverse-frequency weighting: every tumor slice gets ``tumor_fraction / n_tumor``, every
+    tumor-free slice ``(1 - tumor_fraction) / n_free``. ``0.5`` (the default of
+    :class:`LungDataModule`) draws both kinds about equally often, which is the seed's
+    rule; ``None`` means no weighting (a plain shuffle, tumor slices at their natural rate).
+
+    Args:
+        has_tumor: ``(N,)`` bool, one flag per slice.
+        tumor_fraction: the expected share of tumor slices among the draws, in (0, 1).
+
+    Returns:
+        ``(N,)`` float64 weights summing to 1, or ``None`` when no weighting applies (the
+        option is ``None``, or one of the two kinds has no slice at all).
+    """
+    if tumor_fraction is None:
+        return None
+    if not 0.0 < tumor_fraction < 1.0:
+        raise ValueError(f"tumor_fraction must be in (0, 1) or None, got {tumor_fraction!r}")
+    flags = np.asarray(has_tumor, dtype=bool)
+    n_tumor = int(flags.sum())
+    n_free = flags.size - n_tumor
+    if n_tumor == 0 or n_free == 0:
+        return None
+    return np.where(flags, tumor_fraction / n_tumor, (1.0 - tumor_fraction) / n_free)
+
+
+class LungDataModule(L.LightningDataModule):
+    """Train and validation slices of a preprocessed folder.
+
+    Training draws ``len(train)`` slices per epoch with replacement through a
+    :class:`~torch.utils.data.WeightedRandomSampler` built from the manifest's tumor
+    flags (no mask is opened for it). Validation reads every val slice in order, with no
+    ``drop_last``, so per-volume metrics see whole cases. Augmentation is not done here:
+    it runs on the batch on the training device (``TumorSegmentationTask``).
+
+    Args:
+        data_dir: the preprocessed folder (``manifest.json`` + slices).
+        batch_size: slices per batch.
+        num_workers: DataLoader worker processes (0 loads in the main process).
+        context_slices: ``k`` neighbours on each side as extra channels (2.5D).
+        tumor_fraction: share of tumor-bearing slices among training draws
+            (:func:`tumor_balanced_weights`); ``None`` disables the weighting.
+        seed: seeds the sampler, so every DDP rank draws the same sequence and splits it.
+        pin_memory: pin host memory (useful on CUDA).
+
+    Raises:
+        LungNetInputError: ``data_dir`` has no valid manifest, or no train / val slices.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        context_slices: int = 0,
+        tumor_fraction: float | None = 0.5,
+        seed: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers!r}")
+        self.data_dir = Path(data_dir)
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.context_slices = context_slices
+        self.tumor_fraction = tumor_fraction
+        self.seed = seed
+        self.pin_memory = pin_memory
+        # Read at construction so a bad folder fails before any Trainer is built.
+        self.manifest = read_slice_manifest(self.data_dir)
+        self.train_dataset: LungDataset | None = None
+        self.val_dataset: LungDataset | None = None
+
+    @property
+    def preprocess_config(self) -> dict:
+        """The manifest's preprocessing config (plain dict), stored in checkpoints."""
+        return dict(self.manifest["config"])
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_dataset is None:
+            self.train_dataset = LungDataset(self.data_dir, "train", self.context_slices, self.manifest)
+            self.val_dataset = LungDataset(self.data_dir, "val", self.context_slices, self.manifest)
+            for ds in (self.train_dataset, self.val_dataset):
+                if len(ds) == 0:
+                    raise LungNetInputError(self.data_dir, f"manifest lists no {ds.split} slices")
+            log.info(
+                "%d train slices (%d with tumor), %d val slices in %d cases",
+                len(self.train_dataset),
+                int(self.train_dataset.tumor_flags.sum()),
+                len(self.val_dataset),
+                len(self.val_dataset.case_names),
+            )
+
+    def train_sampler(self) -> WeightedRandomSampler | None:
+        """The weighted sampler of the training loader (``None``: plain shuffle)."""
+        if self.train_dataset is None:
+            raise RuntimeError("LungDataModule.setup() must run before train_sampler()")
+        weights = tumor_balanced_weights(self.train_dataset.tumor_flags, self.tumor_fraction)
+        if weights is None:
+            return None
+        generator = torch.Generator().manual_seed(self.seed)
+        return WeightedRandomSampler(
+            torch.as_tensor(weights, dtype=torch.double), len(self.train_dataset), replacement=True, generator=generator
+        )
+
+    def _loader(self, dataset: LungDataset, **kwargs) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+            **kwargs,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        sampler = self.train_sampler()
+        if sampler is None:
+            generator = torch.Generator().manual_seed(self.seed)
+            return self._loader(self.train_dataset, shuffle=True, generator=generator, drop_last=False)
+        return self._loader(self.train_dataset, sampler=sampler, drop_last=False)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_dataset, shuffle=False, drop_last=False)

@@ -1,0 +1,166 @@
+"""Dataset over the per-slice ``.npy`` files that ``NiftiPreprocessor`` writes.
+
+Folder layout (see ``lungnet.preprocessing.nifti_processor``)::
+
+    ROOT/manifest.json
+    ROOT/{train,val}/<case>/data/<i>.npy    float32 (H, W), normalized intensities
+    ROOT/{train,val}/<case>/masks/<i>.npy   uint8 (H, W), values {0, 1}
+
+Slice ``(H, W)`` is the canonical ``(X, Y)`` plane: H runs toward the patient's right,
+W toward anterior; slice index ``i`` runs inferior to superior.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from lungnet.errors import LungNetInputError
+from lungnet.preprocessing.intensity import PreprocessConfig, context_indices
+
+__all__ = ["LungDataset", "SliceRef", "read_slice_manifest", "SPLITS"]
+
+SPLITS = ("train", "val")
+_MANIFEST = "manifest.json"
+_FORMAT = "lungnet-slices"
+
+
+def read_slice_manifest(root: str | Path) -> dict[str, Any]:
+    """Read and check ``root/manifest.json``.
+
+    Returns:
+        The manifest dict; its ``"config"`` is a valid :class:`PreprocessConfig` dict.
+
+    Raises:
+        LungNetInputError: the folder has no manifest, or the manifest is unreadable or
+            not a LungNet slice manifest (naming the file and the problem).
+    """
+    root = Path(root)
+    path = root / _MANIFEST
+    if not root.is_dir():
+        raise LungNetInputError(root, "data folder does not exist; run `lungnet preprocess` first")
+    if not path.is_file():
+        raise LungNetInputError(
+            root, f"no {_MANIFEST} here; this is not a preprocessed folder (run `lungnet preprocess` first)"
+        )
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise LungNetInputError(path, f"cannot be read as JSON ({e})") from e
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        raise LungNetInputError(path, f"is not a LungNet slice manifest (format must be {_FORMAT!r})")
+    cases = manifest.get("cases")
+    if not isinstance(cases, dict):
+        raise LungNetInputError(path, "has no 'cases' mapping")
+    try:
+        PreprocessConfig.from_dict(manifest.get("config") or {})
+    except (TypeError, ValueError) as e:
+        raise LungNetInputError(path, f"has an invalid 'config' ({e})") from e
+    for name, entry in cases.items():
+        ok = (
+            isinstance(entry, dict)
+            and entry.get("split") in SPLITS
+            and isinstance(entry.get("num_slices"), int)
+            and entry["num_slices"] >= 0
+            and isinstance(entry.get("tumor_slices"), list)
+            and all(isinstance(i, int) and 0 <= i < entry["num_slices"] for i in entry["tumor_slices"])
+        )
+        if not ok:
+            raise LungNetInputError(
+                path, f"case {name!r} needs split in {SPLITS}, num_slices >= 0 and tumor_slices within range"
+            )
+    return manifest
+
+
+@dataclass(frozen=True)
+class SliceRef:
+    """One slice of the dataset: case name, case number in this split, slice index, tumor flag."""
+
+    case: str
+    case_index: int
+    slice_index: int
+    has_tumor: bool
+
+
+class LungDataset(Dataset):
+    """2D (or 2.5D) slices of one split of a preprocessed folder.
+
+    Each item is a dict:
+
+    - ``"image"``: float32 ``(1 + 2k, H, W)``, the slice and its ``k`` neighbours on each
+      side (inferior to superior, edges repeated; :func:`context_indices`);
+    - ``"mask"``: float32 ``(1, H, W)`` in {0, 1};
+    - ``"index"``: int, the item's index in this dataset (used to gather per-volume Dice);
+    - ``"case_index"``: int, the case's number in :attr:`case_names`.
+
+    Args:
+        root: the preprocessed folder (with ``manifest.json``).
+        split: ``"train"`` or ``"val"``.
+        context_slices: ``k``, neighbours on each side stacked as extra channels.
+        manifest: an already read manifest (saves re-reading it).
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str,
+        context_slices: int = 0,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if isinstance(context_slices, bool) or not isinstance(context_slices, int) or context_slices < 0:
+            raise ValueError(f"context_slices must be an int >= 0, got {context_slices!r}")
+        self.root = Path(root)
+        self.split = split
+        self.context_slices = context_slices
+        self.manifest = manifest if manifest is not None else read_slice_manifest(self.root)
+        self.config = PreprocessConfig.from_dict(self.manifest["config"])
+        self.case_names: list[str] = sorted(
+            name for name, e in self.manifest["cases"].items() if e["split"] == split and e["num_slices"] > 0
+        )
+        self.num_slices: list[int] = [self.manifest["cases"][n]["num_slices"] for n in self.case_names]
+        self.slices: list[SliceRef] = []
+        for ci, name in enumerate(self.case_names):
+            tumor = set(self.manifest["cases"][name]["tumor_slices"])
+            self.slices.extend(SliceRef(name, ci, i, i in tumor) for i in range(self.num_slices[ci]))
+
+    def __len__(self) -> int:
+        return len(self.slices)
+
+    @property
+    def tumor_flags(self) -> np.ndarray:
+        """``(N,)`` bool: whether each item's mask has tumor (from the manifest, no file opened)."""
+        return np.fromiter((s.has_tumor for s in self.slices), dtype=bool, count=len(self.slices))
+
+    def _load(self, case: str, kind: str, i: int) -> np.ndarray:
+        path = self.root / self.split / case / kind / f"{i}.npy"
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise LungNetInputError(path, f"cannot be read as a slice array ({e})") from e
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        ref = self.slices[index]
+        n = self.num_slices[ref.case_index]
+        planes = [self._load(ref.case, "data", j) for j in context_indices(ref.slice_index, n, self.context_slices)]
+        image = np.stack(planes).astype(np.float32, copy=False)
+        mask = self._load(ref.case, "masks", ref.slice_index)
+        expected = self.config.target_size
+        if image.shape[1:] != expected or mask.shape != expected:
+            raise LungNetInputError(
+                self.root / self.split / ref.case,
+                f"slice {ref.slice_index} has shape {image.shape[1:]} / mask {mask.shape}, manifest says {expected}",
+            )
+        return {
+            "image": torch.from_numpy(image),
+            "mask": torch.from_numpy(mask.astype(np.float32)[None]),
+            "index": index,
+            "case_index": ref.case_index,
+        }

@@ -1,0 +1,254 @@
+"""TumorSegmentationTask: the LightningModule that trains a segmentation network on slices.
+
+Checkpoint contract (read by inference with ``torch.load(path, weights_only=True)``):
+``checkpoint["hyper_parameters"]`` holds only plain values (dict, list, str, int, float,
+bool, None)::
+
+    {"lungnet_checkpoint": 1, "model": {UNet kwargs}, "context_slices": k,
+     "preprocess": <manifest "config">, "loss": "bce" | "bce_dice",
+     "learning_rate": float, "augment": {AugmentConfig} | None, "augment_seed": int,
+     "train": {training settings, for the record}}
+
+and ``checkpoint["state_dict"]`` the network's weights under the prefix ``"model."``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lungnet.data.transforms import AugmentConfig, BatchAugment
+from lungnet.evaluation.metrics import EMPTY_DICE
+from lungnet.models.unet import UNet
+
+__all__ = ["TumorSegmentationTask", "LOSSES", "MONITOR", "CHECKPOINT_MARKER", "CHECKPOINT_VERSION", "soft_dice_loss"]
+
+log = logging.getLogger(__name__)
+
+#: Key (and value) in ``hyper_parameters`` that marks a LungNet checkpoint.
+CHECKPOINT_MARKER = "lungnet_checkpoint"
+CHECKPOINT_VERSION = 1
+#: ``"bce"``: BCEWithLogitsLoss (the seed); ``"bce_dice"``: BCE + soft Dice over the batch.
+LOSSES = ("bce", "bce_dice")
+#: Logged each validation epoch: mean over val cases of the 3D Dice of the whole case.
+MONITOR = "val/dice_3d"
+
+
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
+    """1 - soft Dice of sigmoid(logits) and target, pooled over the whole batch.
+
+    Pooling over the batch (not per slice) keeps tumor-free slices from dominating with
+    a Dice of 0/0. Five lines, so written here rather than importing MONAI's DiceLoss
+    into the training path (a GPU machine then needs only torch and Lightning).
+
+    Args:
+        logits: ``(B, 1, H, W)`` float logits.
+        target: ``(B, 1, H, W)`` float in {0, 1}.
+        smooth: added to numerator and denominator.
+    """
+    p = torch.sigmoid(logits.float())
+    t = target.float()
+    inter = (p * t).sum()
+    return 1.0 - (2.0 * inter + smooth) / (p.sum() + t.sum() + smooth)
+
+
+def _dice_counts(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``(B, 3)`` int64: intersection, predicted and true voxel counts per slice (threshold 0.5)."""
+    pred = logits.detach() > 0
+    true = target > 0.5
+    return torch.stack(
+        [(pred & true).sum((1, 2, 3)), pred.sum((1, 2, 3)), true.sum((1, 2, 3))], dim=1
+    ).long()
+
+
+def _dice_from_counts(counts: torch.Tensor) -> torch.Tensor:
+    """Dice per row of ``(N, 3)`` counts; :data:`EMPTY_DICE` where both masks are empty."""
+    inter, psum, tsum = counts.double().unbind(1)
+    total = psum + tsum
+    return torch.where(total > 0, 2.0 * inter / total.clamp_min(1), torch.full_like(total, EMPTY_DICE))
+
+
+class TumorSegmentationTask(L.LightningModule):
+    """Trains a binary segmentation network (the U-Net) on slice batches.
+
+    Args:
+        model: the network, or a dict of :class:`UNet` kwargs to build one (this is how a
+            checkpoint rebuilds it). Given a UNet, its ``config`` is stored.
+        context_slices: ``k`` neighbours on each side in the input (``in_channels = 1 + 2k``).
+        preprocess: the preprocessing config the slices were made with (manifest "config").
+        loss: one of :data:`LOSSES`.
+        learning_rate: Adam learning rate.
+        augment: :class:`AugmentConfig` as a dict, applied to training batches on the
+            device; None turns augmentation off.
+        augment_seed: seed of the augmentation's random generator (offset by the rank).
+        channels_last: run the network in channels_last memory format (fast on CUDA
+            tensor cores; not stored in checkpoints).
+        num_sample_figures: tumor-bearing val slices whose CT / ground truth / prediction
+            figure goes to TensorBoard every validation epoch.
+        train: training settings recorded in the checkpoint (plain values).
+        lungnet_checkpoint: the checkpoint format marker (always 1).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module | dict[str, Any] | None = None,
+        *,
+        context_slices: int = 0,
+        preprocess: dict[str, Any] | None = None,
+        loss: str = "bce",
+        learning_rate: float = 1e-3,
+        augment: dict[str, Any] | None = None,
+        augment_seed: int = 0,
+        channels_last: bool = False,
+        num_sample_figures: int = 3,
+        train: dict[str, Any] | None = None,
+        lungnet_checkpoint: int = CHECKPOINT_VERSION,
+    ) -> None:
+        super().__init__()
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if not learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+        if model is None:
+            model = {"in_channels": 1 + 2 * context_slices}
+        net = UNet(**model) if isinstance(model, dict) else model
+        model_config = dict(getattr(net, "config", model if isinstance(model, dict) else {}))
+        expected_in = 1 + 2 * context_slices
+        if model_config.get("in_channels", expected_in) != expected_in:
+            raise ValueError(
+                f"model in_channels {model_config['in_channels']} != 1 + 2 * context_slices ({expected_in})"
+            )
+        self.model = net
+        self.loss_name = loss
+        self.learning_rate = float(learning_rate)
+        self.channels_last = channels_last
+        self.num_sample_figures = num_sample_figures
+        self.augmenter = None if augment is None else BatchAugment(AugmentConfig(**augment), seed=augment_seed)
+        self._augment_seed = augment_seed
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        # Built by hand (not save_hyperparameters()) so the checkpoint holds plain values
+        # only and loads with torch.load(weights_only=True).
+        self.save_hyperparameters(
+            {
+                CHECKPOINT_MARKER: CHECKPOINT_VERSION,
+                "model": model_config,
+                "context_slices": int(context_slices),
+                "preprocess": None if preprocess is None else dict(preprocess),
+                "loss": loss,
+                "learning_rate": self.learning_rate,
+                "augment": None if augment is None else AugmentConfig(**augment).to_dict(),
+                "augment_seed": int(augment_seed),
+                "train": dict(train or {}),
+            }
+        )
+        self._val_counts: torch.Tensor | None = None
+        self._sample_indices: list[int] | None = None
+
+    # -- training ------------------------------------------------------------------
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """``(B, 1 + 2k, H, W)`` float -> ``(B, 1, H, W)`` logits."""
+        return self.model(image)
+
+    def compute_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = F.binary_cross_entropy_with_logits(logits.float(), target.float())
+        if self.loss_name == "bce_dice":
+            loss = loss + soft_dice_loss(logits, target)
+        return loss
+
+    def on_fit_start(self) -> None:
+        if self.augmenter is not None:
+            # Each DDP rank augments its own share of the batch: give it its own stream.
+            self.augmenter.generator.manual_seed(self._augment_seed + self.global_rank)
+
+    def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
+        """Augments training batches where they now lie (the GPU on CUDA); never validation."""
+        if self.augmenter is not None and self._trainer is not None and self.trainer.training:
+            batch["image"], batch["mask"] = self.augmenter(batch["image"], batch["mask"])
+        if self.channels_last:
+            batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
+        return batch
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        logits = self(batch["image"])
+        loss = self.compute_loss(logits, batch["mask"])
+        b = logits.shape[0]
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=b, sync_dist=True)
+        dice = _dice_from_counts(_dice_counts(logits, batch["mask"])).mean()
+        self.log("train/dice", dice.float(), on_step=False, on_epoch=True, batch_size=b, sync_dist=True)
+        return loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
+
+    # -- validation ----------------------------------------------------------------
+
+    def _val_dataset(self):
+        loaders = self.trainer.val_dataloaders
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        return loader.dataset
+
+    def on_validation_epoch_start(self) -> None:
+        n = len(self._val_dataset())
+        self._val_counts = torch.zeros(n, 3, dtype=torch.long, device=self.device)
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        logits = self(batch["image"])
+        loss = self.compute_loss(logits, batch["mask"])
+        counts = _dice_counts(logits, batch["mask"])
+        # Indexed writes (not sums): a slice repeated by DDP's padding counts once.
+        self._val_counts[batch["index"].to(self.device)] = counts
+        b = logits.shape[0]
+        self.log("val/loss", loss, on_epoch=True, prog_bar=True, batch_size=b, sync_dist=True)
+        self.log("val/dice", _dice_from_counts(counts).mean().float(), on_epoch=True, batch_size=b, sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        counts = self._val_counts
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # Each slice was counted on at least one rank and all ranks agree on it: max merges.
+            torch.distributed.all_reduce(counts, op=torch.distributed.ReduceOp.MAX)
+        dataset = self._val_dataset()
+        case_of = torch.as_tensor([s.case_index for s in dataset.slices], device=counts.device)
+        per_case = torch.zeros(len(dataset.case_names), 3, dtype=torch.long, device=counts.device)
+        per_case.index_add_(0, case_of, counts)
+        dice_3d = _dice_from_counts(per_case).mean()
+        self.log(MONITOR, dice_3d.float(), prog_bar=True, sync_dist=True)
+        if not self.trainer.sanity_checking and self.trainer.is_global_zero:
+            self._log_sample_figures(dataset)
+
+    def sample_indices(self, dataset) -> list[int]:
+        """Fixed val items for the figures: the middle tumor slice of the first cases with tumor."""
+        if self._sample_indices is None:
+            chosen: list[int] = []
+            for ci in range(len(dataset.case_names)):
+                tumor = [i for i, s in enumerate(dataset.slices) if s.case_index == ci and s.has_tumor]
+                if tumor:
+                    chosen.append(tumor[len(tumor) // 2])
+                if len(chosen) >= self.num_sample_figures:
+                    break
+            self._sample_indices = chosen
+        return self._sample_indices
+
+    @torch.no_grad()
+    def _log_sample_figures(self, dataset) -> None:
+        experiment = getattr(self.logger, "experiment", None)
+        if self.num_sample_figures <= 0 or not hasattr(experiment, "add_figure"):
+            return
+        from lungnet.viz.visualization import sample_figure
+
+        k = self.hparams["context_slices"]
+        for index in self.sample_indices(dataset):
+            item = dataset[index]
+            image = item["image"][None].to(self.device)
+            prob = torch.sigmoid(self(image).float())[0, 0].cpu().numpy()
+            ref = dataset.slices[index]
+            fig = sample_figure(
+                item["image"][k].numpy(), item["mask"][0].numpy(), prob, title=f"{ref.case} slice {ref.slice_index}"
+            )
+            experiment.add_figure(f"samples/{ref.case}_{ref.slice_index}", fig, global_step=self.global_step)

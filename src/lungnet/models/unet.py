@@ -1,0 +1,115 @@
+"""The classic 2D U-Net (Ronneberger et al. 2015) that LungNet trains slice by slice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["DoubleConv", "UNet"]
+
+
+class DoubleConv(nn.Sequential):
+    """Conv2d 3x3 -> ReLU -> Conv2d 3x3 -> ReLU, padding 1 so H and W are kept."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+        )
+
+
+class _Up(nn.Module):
+    """Bilinear 2x upsampling, concatenation with the skip connection, DoubleConv."""
+
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = DoubleConv(in_channels + skip_channels, out_channels)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.conv(torch.cat([skip, x], dim=1))
+
+
+class UNet(nn.Module):
+    """Classic U-Net: max-pool contracting path, bilinear expanding path with skips, 1x1 logits.
+
+    Level ``i`` (0 = full resolution) has ``base_channels * 2**i`` feature maps; the
+    bottleneck is level ``depth``. Input sizes that are not multiples of ``2**depth``
+    are padded (edge values repeated) and the logits cropped back, so any H, W >= 1 works.
+
+    Args:
+        in_channels: input channels; 1 for a single slice, ``1 + 2k`` with ``k``
+            context slices on each side (2.5D).
+        out_channels: output channels (1: tumor logit).
+        base_channels: feature maps at full resolution (the seed: 64).
+        depth: number of 2x poolings (the seed: 4).
+
+    Shapes:
+        input ``(B, in_channels, H, W)`` float; output ``(B, out_channels, H, W)`` logits.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        base_channels: int = 64,
+        depth: int = 4,
+    ) -> None:
+        super().__init__()
+        for name, value, low in (
+            ("in_channels", in_channels, 1),
+            ("out_channels", out_channels, 1),
+            ("base_channels", base_channels, 1),
+            ("depth", depth, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"UNet {name} must be an int >= {low}, got {value!r}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.base_channels = base_channels
+        self.depth = depth
+        widths = [base_channels * 2**i for i in range(depth + 1)]
+        self.inc = DoubleConv(in_channels, widths[0])
+        self.downs = nn.ModuleList(DoubleConv(widths[i], widths[i + 1]) for i in range(depth))
+        self.ups = nn.ModuleList(_Up(widths[i + 1], widths[i], widths[i]) for i in reversed(range(depth)))
+        self.outc = nn.Conv2d(widths[0], out_channels, kernel_size=1)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments as a plain dict (stored in checkpoints; ``UNet(**config)``)."""
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "base_channels": self.base_channels,
+            "depth": self.depth,
+        }
+
+    @property
+    def size_multiple(self) -> int:
+        """Input H and W that need no internal padding are multiples of this (``2**depth``)."""
+        return 2**self.depth
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"UNet expects input (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
+            )
+        h, w = x.shape[-2:]
+        m = self.size_multiple
+        pad_h, pad_w = (-h) % m, (-w) % m
+        if pad_h or pad_w:
+            # Replicate, not reflect: reflect padding fails when the pad exceeds the size (tiny inputs).
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        skips = [self.inc(x)]
+        for down in self.downs:
+            skips.append(down(F.max_pool2d(skips[-1], 2)))
+        y = skips.pop()
+        for up in self.ups:
+            y = up(y, skips.pop())
+        logits = self.outc(y)
+        return logits[..., :h, :w] if (pad_h or pad_w) else logits
