@@ -10,7 +10,6 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-import SimpleITK as sitk
 from isal import igzip
 from nibabel.orientations import (
     apply_orientation,
@@ -32,9 +31,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Deflate cannot compress better than about 1032:1, so a .nii.gz whose header claims
 # more voxels than that bound allows is a lie we can catch before allocating.
 _MAX_DEFLATE_RATIO = 1032
-
-sitk.ProcessObject.SetGlobalWarningDisplay(False)
-
 
 @dataclass(frozen=True)
 class SourceGeometry:
@@ -265,6 +261,11 @@ _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 def _read_dicom_series(folder: Path) -> tuple[np.ndarray, np.ndarray, nib.Nifti1Header]:
+    # SimpleITK (GDCM) decodes compressed DICOM, JPEG 2000 included; imported here because
+    # NIfTI-only work (and GPU machines without it) should not pay for it.
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)
     reader = sitk.ImageSeriesReader()
     try:
         series = reader.GetGDCMSeriesIDs(str(folder))
