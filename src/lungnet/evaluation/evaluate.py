@@ -133,22 +133,25 @@ def pair_cases(
     return pairs, failures, unmatched
 
 
-def check_same_geometry(pred: CTVolume, gt: CTVolume) -> None:
-    """Refuse a prediction whose canonical shape or affine differs from its ground truth.
+def check_same_geometry(pred: CTVolume, gt: CTVolume, reference: str = "ground truth") -> None:
+    """Refuse a mask whose canonical shape or affine differs from its reference volume.
+
+    Args:
+        pred: the mask (or any volume) to check, as read by :func:`read_ct`.
+        gt: the volume it must match.
+        reference: what ``gt`` is, for the message ("ground truth", "scan").
 
     Raises:
-        LungNetInputError: naming the prediction file and printing both values.
+        LungNetInputError: naming ``pred``'s file and printing both values.
     """
     if pred.shape != gt.shape:
         raise LungNetInputError(
             pred.source,
-            f"shape {pred.shape} differs from ground truth {gt.source} shape {gt.shape}",
+            f"shape {pred.shape} differs from {reference} {gt.source} shape {gt.shape}",
         )
     if not np.allclose(pred.affine, gt.affine, atol=_GEOMETRY_ATOL):
         a, b = np.round(pred.affine, 4).tolist(), np.round(gt.affine, 4).tolist()
-        raise LungNetInputError(
-            pred.source, f"affine {a} differs from ground truth {gt.source} affine {b}"
-        )
+        raise LungNetInputError(pred.source, f"affine {a} differs from {reference} {gt.source} affine {b}")
 
 
 def evaluate_case(pair: CasePair) -> dict:
