@@ -9,14 +9,18 @@ import numpy as np
 
 
 def phantom_case(seed: int, num_slices: int = 8, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """``(Z, H, W)`` float32 image and uint8 mask: noisy background, a bright disk tumor in the middle slices."""
+    """``(Z, H, W)`` float32 image and uint8 mask: noisy background, a bright disk tumor.
+
+    The tumor fills the middle quarter of the slices (slices ``Z//2 - Z//8`` up to
+    ``Z//2 + Z//8``), so 1 slice in 4 has tumor, as in an imbalanced CT stack.
+    """
     rng = np.random.default_rng(seed)
     image = rng.normal(-0.2, 0.02, (num_slices, size, size)).astype(np.float32)
     mask = np.zeros((num_slices, size, size), np.uint8)
     yy, xx = np.mgrid[:size, :size]
     cy, cx = rng.integers(size // 3, 2 * size // 3, 2)
     radius = size / 6
-    for z in range(num_slices // 4, num_slices // 4 + num_slices // 2):
+    for z in range(num_slices // 2 - num_slices // 8, num_slices // 2 + max(1, num_slices // 8)):
         disk = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
         mask[z][disk] = 1
         image[z][disk] = 0.02 + rng.normal(0, 0.01)

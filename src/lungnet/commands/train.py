@@ -133,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"lungnet train: error: {e}", file=sys.stderr)
         return 2
     result = train(config)
+    if result.global_rank != 0:
+        return 0  # under DDP every rank returns; rank 0 reports
     print(f"best checkpoint: {result.best_checkpoint} (mean 3D val Dice {result.best_score:.4f})")
     print(f"last checkpoint: {result.last_checkpoint}")
     print(f"TensorBoard logs: {result.log_dir}  ({result.epochs} epochs, {result.global_step} steps, "

@@ -26,7 +26,7 @@ from lungnet.data.transforms import AugmentConfig, BatchAugment
 from lungnet.evaluation.metrics import EMPTY_DICE
 from lungnet.models.unet import UNet
 
-__all__ = ["TumorSegmentationTask", "LOSSES", "MONITOR", "CHECKPOINT_MARKER", "CHECKPOINT_VERSION", "soft_dice_loss"]
+__all__ = ["TumorSegmentationTask", "LOSSES", "MONITOR", "CHECKPOINT_MARKER", "CHECKPOINT_VERSION", "soft_dice_loss", "per_volume_dice"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,23 @@ def _dice_from_counts(counts: torch.Tensor) -> torch.Tensor:
     inter, psum, tsum = counts.double().unbind(1)
     total = psum + tsum
     return torch.where(total > 0, 2.0 * inter / total.clamp_min(1), torch.full_like(total, EMPTY_DICE))
+
+
+def per_volume_dice(counts: torch.Tensor, case_of: torch.Tensor, num_cases: int) -> torch.Tensor:
+    """3D Dice of each case from per-slice counts.
+
+    Args:
+        counts: ``(N, 3)`` int64 per slice: intersection, predicted, true voxel counts.
+        case_of: ``(N,)`` int64, the case number of each slice.
+        num_cases: number of cases.
+
+    Returns:
+        ``(num_cases,)`` float64 Dice of each whole case (:data:`EMPTY_DICE` when both
+        the case's prediction and ground truth are empty).
+    """
+    per_case = torch.zeros(num_cases, 3, dtype=torch.long, device=counts.device)
+    per_case.index_add_(0, case_of.to(counts.device), counts)
+    return _dice_from_counts(per_case)
 
 
 class TumorSegmentationTask(L.LightningModule):
@@ -214,10 +231,8 @@ class TumorSegmentationTask(L.LightningModule):
             # Each slice was counted on at least one rank and all ranks agree on it: max merges.
             torch.distributed.all_reduce(counts, op=torch.distributed.ReduceOp.MAX)
         dataset = self._val_dataset()
-        case_of = torch.as_tensor([s.case_index for s in dataset.slices], device=counts.device)
-        per_case = torch.zeros(len(dataset.case_names), 3, dtype=torch.long, device=counts.device)
-        per_case.index_add_(0, case_of, counts)
-        dice_3d = _dice_from_counts(per_case).mean()
+        case_of = torch.as_tensor([s.case_index for s in dataset.slices])
+        dice_3d = per_volume_dice(counts, case_of, len(dataset.case_names)).mean()
         self.log(MONITOR, dice_3d.float(), prog_bar=True, sync_dist=True)
         if not self.trainer.sanity_checking and self.trainer.is_global_zero:
             self._log_sample_figures(dataset)

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -109,6 +110,7 @@ class TrainResult:
     epochs: int  # epochs completed
     global_step: int  # optimizer steps taken
     wall_s: float  # seconds spent in fitting
+    global_rank: int = 0  # this process's rank (under DDP every rank returns a result)
 
 
 def find_last_checkpoint(default_root_dir: str | Path) -> Path:
@@ -217,9 +219,10 @@ def train(config: TrainConfig) -> TrainResult:
     if config.resume is not None:
         resume = find_last_checkpoint(config.default_root_dir) if str(config.resume) == "last" else Path(config.resume)
         _check_resume(resume, dict(task.hparams))
-    checkpoint = ModelCheckpoint(
-        filename="best", monitor=MONITOR, mode="max", save_top_k=1, save_last=True, enable_version_counter=False
-    )
+    checkpoint = ModelCheckpoint(filename="best", monitor=MONITOR, mode="max", save_top_k=1, enable_version_counter=False)
+    # A second callback for last.ckpt: Lightning >= 2.5 writes save_last only when a top-k
+    # checkpoint was written at the same step, so it would go stale once the score stops improving.
+    latest = ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
     logger = TensorBoardLogger(save_dir=str(config.default_root_dir), name=LOG_NAME)
     trainer = L.Trainer(
         accelerator=accelerator,
@@ -234,13 +237,18 @@ def train(config: TrainConfig) -> TrainResult:
         log_every_n_steps=config.log_every_n_steps,
         deterministic=deterministic,
         logger=logger,
-        callbacks=[checkpoint, *config.extra_callbacks],
+        callbacks=[checkpoint, latest, *config.extra_callbacks],
         default_root_dir=str(config.default_root_dir),
         enable_progress_bar=config.enable_progress_bar,
         enable_model_summary=False,
     )
     start = time.perf_counter()
-    trainer.fit(task, datamodule=dm, ckpt_path=resume, weights_only=True if resume else None)
+    with warnings.catch_warnings():
+        # Both are expected here: augmentation lives in the task's on_after_batch_transfer
+        # by design, and a resumed run writes to a new version_N folder.
+        warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`")
+        warnings.filterwarnings("ignore", message="The dirpath has changed from")
+        trainer.fit(task, datamodule=dm, ckpt_path=resume, weights_only=True if resume else None)
     wall = time.perf_counter() - start
     ckpt_dir = Path(trainer.log_dir or config.default_root_dir) / "checkpoints"
     if not checkpoint.best_model_path:
@@ -250,15 +258,16 @@ def train(config: TrainConfig) -> TrainResult:
         trainer.save_checkpoint(ckpt_dir / "best.ckpt")
         checkpoint.best_model_path = str(ckpt_dir / "best.ckpt")
         checkpoint.best_model_score = trainer.callback_metrics[MONITOR]
-    if not checkpoint.last_model_path:
-        trainer.save_checkpoint(ckpt_dir / "last.ckpt")
-        checkpoint.last_model_path = str(ckpt_dir / "last.ckpt")
+    last = ckpt_dir / "last.ckpt"
+    if not latest.best_model_path:
+        trainer.save_checkpoint(last)
     return TrainResult(
         best_checkpoint=Path(checkpoint.best_model_path),
-        last_checkpoint=Path(checkpoint.last_model_path),
+        last_checkpoint=Path(latest.best_model_path or last),
         log_dir=Path(logger.log_dir),
         best_score=float(checkpoint.best_model_score),
         epochs=int(trainer.current_epoch),
         global_step=int(trainer.global_step),
         wall_s=wall,
+        global_rank=int(trainer.global_rank),
     )

@@ -1,0 +1,134 @@
+"""TumorSegmentationTask: losses, Dice bookkeeping, checkpoint contract, augmentation on/off."""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from lungnet.data import LungDataModule
+from lungnet.engine import TumorSegmentationTask
+from lungnet.engine.segmentor import per_volume_dice, soft_dice_loss
+from lungnet.evaluation.metrics import dice_score
+from lungnet.models import UNet
+
+_PLAIN = (dict, list, str, int, float, bool, type(None))
+
+
+def _assert_plain(value, where="hyper_parameters"):
+    assert isinstance(value, _PLAIN), f"{where} is {type(value).__name__}"
+    if isinstance(value, dict):
+        assert type(value) is dict, f"{where} is {type(value).__name__}, not a plain dict"
+        for k, v in value.items():
+            assert isinstance(k, str)
+            _assert_plain(v, f"{where}[{k!r}]")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _assert_plain(v, f"{where}[{i}]")
+
+
+def test_soft_dice_loss_is_zero_for_a_confident_perfect_prediction():
+    target = torch.zeros(2, 1, 8, 8)
+    target[:, :, 2:5, 2:5] = 1
+    logits = (target * 2 - 1) * 50
+    assert soft_dice_loss(logits, target).item() == pytest.approx(0.0, abs=1e-6)
+    assert soft_dice_loss(-logits, target).item() == pytest.approx(1.0, abs=0.02)
+
+
+def test_bce_dice_adds_the_dice_term_to_bce():
+    torch.manual_seed(0)
+    logits, target = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) > 0.5).float()
+    bce = TumorSegmentationTask({"base_channels": 2, "depth": 1}, loss="bce").compute_loss(logits, target)
+    both = TumorSegmentationTask({"base_channels": 2, "depth": 1}, loss="bce_dice").compute_loss(logits, target)
+    assert both.item() == pytest.approx(bce.item() + soft_dice_loss(logits, target).item(), rel=1e-6)
+
+
+def test_per_volume_dice_equals_3d_dice_of_each_case():
+    rng = np.random.default_rng(0)
+    pred = rng.random((6, 8, 8)) > 0.6
+    true = rng.random((6, 8, 8)) > 0.6
+    true[4:] = False
+    pred[4:] = False  # case 1 (slices 4-5) empty in both: Dice 1 by the empty-mask rule
+    counts = torch.tensor(
+        [[(p & t).sum(), p.sum(), t.sum()] for p, t in zip(pred, true, strict=True)], dtype=torch.long
+    )
+    case_of = torch.tensor([0, 0, 0, 0, 1, 1])
+    dice = per_volume_dice(counts, case_of, 2)
+    assert dice[0].item() == pytest.approx(dice_score(pred[:4], true[:4]))
+    assert dice[1].item() == 1.0
+
+
+def test_task_refuses_unknown_loss_and_mismatched_channels():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        TumorSegmentationTask({"base_channels": 2, "depth": 1}, loss="focal")
+    with pytest.raises(ValueError, match=r"in_channels 1 != 1 \+ 2 \* context_slices \(3\)"):
+        TumorSegmentationTask(UNet(1, base_channels=2, depth=1), context_slices=1)
+
+
+def test_checkpoint_loads_with_weights_only_and_holds_the_contract(trained_run):
+    result, data = trained_run
+    for path in (result.best_checkpoint, result.last_checkpoint):
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        hp = ckpt["hyper_parameters"]
+        _assert_plain(hp)
+        assert hp["lungnet_checkpoint"] == 1
+        assert hp["model"] == {"in_channels": 3, "out_channels": 1, "base_channels": 4, "depth": 2}
+        assert hp["context_slices"] == 1
+        assert hp["loss"] == "bce_dice" and hp["learning_rate"] == 2e-3
+        assert hp["preprocess"] == LungDataModule(data).preprocess_config
+        keys = list(ckpt["state_dict"])
+        assert keys and all(k.startswith("model.") for k in keys)
+        net = UNet(**hp["model"])
+        net.load_state_dict({k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()})
+
+
+def test_checkpoint_rebuilds_the_task_through_lightning(trained_run):
+    result, _ = trained_run
+    task = TumorSegmentationTask.load_from_checkpoint(result.best_checkpoint, map_location="cpu", weights_only=True)
+    assert isinstance(task.model, UNet) and task.model.config["in_channels"] == 3
+    with torch.no_grad():
+        assert task(torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)
+
+
+class _BatchSpy(L.Callback):
+    def __init__(self):
+        self.train, self.val = [], []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.train.append({k: v.clone() for k, v in batch.items()})
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        self.val.append({k: v.clone() for k, v in batch.items()})
+
+
+def test_augmentation_changes_training_batches_and_never_validation(slice_folder, tmp_path):
+    dm = LungDataModule(slice_folder, batch_size=4)
+    aug = {"probability": 1.0}
+    task = TumorSegmentationTask({"base_channels": 2, "depth": 1}, augment=aug, num_sample_figures=0)
+    spy = _BatchSpy()
+    trainer = L.Trainer(
+        default_root_dir=tmp_path, max_epochs=1, limit_train_batches=2, callbacks=[spy], logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+    )
+    trainer.fit(task, datamodule=dm)
+    ds = dm.train_dataset
+    for batch in spy.train:
+        raw = torch.stack([ds[i]["image"] for i in batch["index"].tolist()])
+        assert not torch.allclose(batch["image"], raw)
+    assert spy.val
+    for batch in spy.val:
+        raw = torch.stack([dm.val_dataset[i]["image"] for i in batch["index"].tolist()])
+        raw_mask = torch.stack([dm.val_dataset[i]["mask"] for i in batch["index"].tolist()])
+        assert torch.equal(batch["image"], raw) and torch.equal(batch["mask"], raw_mask)
+
+
+def test_fast_dev_run(slice_folder, tmp_path):
+    dm = LungDataModule(slice_folder, batch_size=2, context_slices=1)
+    task = TumorSegmentationTask({"in_channels": 3, "base_channels": 4, "depth": 2}, context_slices=1,
+                                 augment={}, preprocess=dm.preprocess_config)
+    trainer = L.Trainer(default_root_dir=tmp_path, fast_dev_run=True, enable_progress_bar=False)
+    trainer.fit(task, datamodule=dm)
+    assert trainer.state.finished
+    for key in ("train/loss", "val/loss", "val/dice", "val/dice_3d"):
+        assert torch.isfinite(trainer.callback_metrics[key]), key

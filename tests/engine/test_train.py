@@ -1,0 +1,149 @@
+"""train(TrainConfig): checkpoints and logs where promised, resume, determinism, DDP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tiny_training import tiny_config
+
+import lungnet
+from lungnet.engine import find_last_checkpoint, train
+from lungnet.errors import CheckpointError, LungNetInputError
+
+
+def test_run_writes_best_and_last_checkpoints_in_the_seed_layout(trained_run):
+    result, _ = trained_run
+    root = result.log_dir.parent.parent
+    assert result.log_dir == root / "unet_logs" / "version_0"
+    assert result.best_checkpoint == result.log_dir / "checkpoints" / "best.ckpt"
+    assert result.last_checkpoint == result.log_dir / "checkpoints" / "last.ckpt"
+    assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
+    assert result.epochs == 2 and result.global_step == 6
+    assert 0.0 <= result.best_score <= 1.0
+    best = torch.load(result.best_checkpoint, weights_only=True)
+    callback_state = next(v for k, v in best["callbacks"].items() if k.startswith("ModelCheckpoint"))
+    assert callback_state["monitor"] == "val/dice_3d"
+    assert float(callback_state["best_model_score"]) == pytest.approx(result.best_score)
+
+
+def test_tensorboard_gets_scalars_and_the_sample_figures(trained_run):
+    result, _ = trained_run
+    events = EventAccumulator(str(result.log_dir), size_guidance={"images": 0}).Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"train/loss_step", "train/loss_epoch", "train/dice", "val/loss", "val/dice", "val/dice_3d"} <= scalars
+    images = events.Tags()["images"]
+    assert images and all(tag.startswith("samples/") for tag in images)
+    assert len(events.Images(images[0])) == 2  # one per validation epoch
+
+
+def test_folder_without_manifest_is_refused(tmp_path):
+    with pytest.raises(LungNetInputError, match="no manifest.json"):
+        train(tiny_config(tmp_path, tmp_path / "artifacts"))
+
+
+def test_invalid_settings_are_refused_by_name(slice_folder, tmp_path):
+    with pytest.raises(ValueError, match="loss must be one of"):
+        train(tiny_config(slice_folder, tmp_path, loss="dice"))
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        train(tiny_config(slice_folder, tmp_path, batch_size=0))
+
+
+def test_resume_from_last_continues_at_the_right_step(trained_run, tmp_path):
+    result, data = trained_run
+    root = result.log_dir.parent.parent
+    assert find_last_checkpoint(root) == result.last_checkpoint
+    resumed = train(tiny_config(data, root, context_slices=1, loss="bce_dice", max_epochs=3, resume="last"))
+    assert resumed.global_step == 9 and resumed.epochs == 3
+    assert resumed.log_dir.name == "version_1"
+    ckpt = torch.load(resumed.last_checkpoint, weights_only=True)
+    assert ckpt["global_step"] == 9 and ckpt["epoch"] == 2
+
+
+def test_resume_with_a_different_config_is_refused(trained_run):
+    result, data = trained_run
+    with pytest.raises(CheckpointError, match=r"different config.*context_slices: checkpoint 1 vs now 0"):
+        train(tiny_config(data, result.log_dir.parent.parent / "x", loss="bce_dice", resume=result.last_checkpoint))
+
+
+def test_resume_from_something_else_is_refused(slice_folder, tmp_path):
+    with pytest.raises(LungNetInputError, match="has no version_N/checkpoints/last.ckpt"):
+        train(tiny_config(slice_folder, tmp_path, resume="last"))
+    with pytest.raises(CheckpointError, match="resume checkpoint does not exist"):
+        train(tiny_config(slice_folder, tmp_path, resume=tmp_path / "absent.ckpt"))
+    bad = tmp_path / "notes.ckpt"
+    bad.write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot be loaded safely"):
+        train(tiny_config(slice_folder, tmp_path, resume=bad))
+    plain = tmp_path / "plain.ckpt"
+    torch.save({"state_dict": {}}, plain)
+    with pytest.raises(CheckpointError, match="is not a LungNet training checkpoint"):
+        train(tiny_config(slice_folder, tmp_path, resume=plain))
+
+
+class _LossRecorder(L.Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.losses.append(float(outputs["loss"]))
+
+
+def test_same_seed_gives_the_same_loss_curve_on_cpu(slice_folder, tmp_path):
+    curves = []
+    for run in range(2):
+        recorder = _LossRecorder()
+        train(tiny_config(slice_folder, tmp_path / str(run), seed=5, extra_callbacks=[recorder]))
+        curves.append(recorder.losses)
+    assert len(curves[0]) == 6
+    assert curves[0] == curves[1]
+    other = _LossRecorder()
+    train(tiny_config(slice_folder, tmp_path / "other", seed=6, extra_callbacks=[other]))
+    assert other.losses != curves[0]
+
+
+def test_max_time_stops_early_and_still_leaves_a_best_checkpoint(slice_folder, tmp_path):
+    start = time.perf_counter()
+    result = train(tiny_config(slice_folder, tmp_path, max_epochs=1000, limit_train_batches=None, max_time_s=2.0))
+    assert time.perf_counter() - start < 30
+    assert result.epochs < 1000
+    assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
+
+
+_DDP_SCRIPT = """
+import sys
+import lungnet
+from lungnet.engine import TrainConfig, train
+
+if __name__ == "__main__":
+    result = train(TrainConfig(
+        data_dir=sys.argv[1], default_root_dir=sys.argv[2], accelerator="cpu", devices=2, strategy="ddp",
+        batch_size=4, max_epochs=1, limit_train_batches=2, base_channels=4, depth=2, num_sample_figures=1,
+    ))
+    print(f"rank {result.global_rank} step {result.global_step} best {result.best_score}")
+"""
+
+
+def test_ddp_with_two_cpu_processes(slice_folder, tmp_path):
+    # Lightning's "ddp" launcher starts the other rank by re-running the script, as on a
+    # cluster; gloo is the backend on CPU.
+    script = tmp_path / "ddp_train.py"
+    script.write_text(_DDP_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(lungnet.__file__).parents[1])}
+    proc = subprocess.run([sys.executable, str(script), str(slice_folder), str(tmp_path / "artifacts")],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("rank "))
+    assert len(lines) == 2 and lines[0].startswith("rank 0 step 2") and lines[1].startswith("rank 1 step 2")
+    assert lines[0].split("best")[1] == lines[1].split("best")[1]  # ranks agree on the 3D Dice
+    ckpt_dir = tmp_path / "artifacts" / "unet_logs" / "version_0" / "checkpoints"
+    ckpt = torch.load(ckpt_dir / "best.ckpt", weights_only=True)
+    assert ckpt["hyper_parameters"]["lungnet_checkpoint"] == 1 and ckpt["global_step"] == 2
+    assert (ckpt_dir / "last.ckpt").is_file()

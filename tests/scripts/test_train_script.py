@@ -1,0 +1,65 @@
+"""The seed's training command through the real script, and `lungnet train` through the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from data.slice_folder import write_slice_folder
+from lungnet.cli import main
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
+TINY = ["--base_channels", "4", "--depth", "2", "--sample_figures", "1"]
+
+
+@pytest.fixture
+def processed(tmp_path: Path) -> Path:
+    return write_slice_folder(tmp_path / "processed_data", train_cases=2, val_cases=1, num_slices=8, size=32)
+
+
+def test_seed_training_command_writes_best_checkpoint_and_tensorboard_images(processed, tmp_path):
+    # The seed's command, exactly (--gpus 1 trains on CPU where CUDA is absent), plus a tiny width.
+    cmd = [sys.executable, str(SCRIPT), "--data_dir", str(processed), "--batch_size", "16", "--max_epochs", "2",
+           "--gpus", "1" if torch.cuda.is_available() else "0", *TINY]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = tmp_path / "artifacts" / "unet_logs" / "version_0"
+    assert (run / "checkpoints" / "best.ckpt").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
+    assert "best checkpoint: artifacts/unet_logs/version_0/checkpoints/best.ckpt" in proc.stdout
+    events = EventAccumulator(str(run), size_guidance={"images": 0}).Reload()
+    assert any(tag.startswith("samples/") for tag in events.Tags()["images"])
+
+
+def test_lungnet_train_accepts_dashed_options(processed, tmp_path, capsys):
+    rc = main(["train", "--data-dir", str(processed), "--batch-size", "4", "--max-epochs", "1",
+               "--limit-train-batches", "2", "--accelerator", "cpu", "--base-channels", "4", "--depth", "2",
+               "--context-slices", "1", "--loss", "bce_dice", "--learning-rate", "0.002", "--seed", "3",
+               "--default-root-dir", str(tmp_path / "runs"), "--sample-figures", "0"])
+    assert rc == 0
+    ckpt = torch.load(tmp_path / "runs" / "unet_logs" / "version_0" / "checkpoints" / "best.ckpt", weights_only=True)
+    hp = ckpt["hyper_parameters"]
+    assert hp["context_slices"] == 1 and hp["loss"] == "bce_dice" and hp["learning_rate"] == 0.002
+    assert hp["model"]["base_channels"] == 4 and hp["train"]["seed"] == 3
+    assert "mean 3D val Dice" in capsys.readouterr().out
+
+
+def test_folder_without_manifest_fails_with_one_line(tmp_path, capsys):
+    assert main(["train", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"lungnet train: error: {tmp_path}: no manifest.json here; this is not a preprocessed " \
+                          "folder (run `lungnet preprocess` first)"
+
+
+def test_gpus_with_accelerator_is_a_usage_error(processed, capsys):
+    assert main(["train", "--data-dir", str(processed), "--gpus", "0", "--accelerator", "cpu"]) == 2
+    assert "use --gpus or --accelerator/--devices, not both" in capsys.readouterr().err
+
+
+def test_out_of_range_setting_is_a_usage_error(processed, capsys):
+    assert main(["train", "--data-dir", str(processed), "--batch-size", "0"]) == 2
+    assert "batch_size must be >= 1" in capsys.readouterr().err
