@@ -25,7 +25,9 @@ def test_voxels_touching_at_a_corner_are_one_lesion():
     assert label_lesions(mask)[1] == 1
     mask[2, 2, 2] = 0
     mask[3, 3, 3] = 1  # one voxel gap
-    assert label_lesions(mask)[1] == 2
+    labels, count = label_lesions(mask)
+    assert count == 2 and labels.shape == mask.shape
+    assert {labels[1, 1, 1], labels[3, 3, 3]} == {1, 2} and np.count_nonzero(labels) == 2
 
 
 def test_match_counts_detected_missed_and_spurious_lesions():

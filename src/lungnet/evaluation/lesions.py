@@ -22,6 +22,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
+from lungnet.evaluation.metrics import foreground_box
 from lungnet.io.atomic import atomic_path
 from lungnet.io.volume import CTVolume
 
@@ -101,18 +102,24 @@ def label_lesions(mask: np.ndarray) -> tuple[np.ndarray, int]:
         ``(labels, count)``: int32 labels, 0 background and 1..count one per component.
     """
     binary = np.asarray(mask) > 0.5
-    labels, count = ndimage.label(binary, structure=CONNECTIVITY)
-    return labels.astype(np.int32, copy=False), int(count)
+    labels = np.zeros(binary.shape, np.int32)
+    box = foreground_box(binary)
+    if box is None:
+        return labels, 0
+    count = ndimage.label(binary[box], structure=CONNECTIVITY, output=labels[box])
+    return labels, int(count)
 
 
 def match_lesions(pred: np.ndarray, gt: np.ndarray) -> LesionMatch:
     """Count detected, missed and spurious lesions between a prediction and its ground truth."""
-    pred_labels, n_pred = label_lesions(pred)
-    gt_labels, n_gt = label_lesions(gt)
-    if pred_labels.shape != gt_labels.shape:
-        raise ValueError(
-            f"prediction shape {pred_labels.shape} differs from ground truth {gt_labels.shape}"
-        )
+    p, t = np.asarray(pred) > 0.5, np.asarray(gt) > 0.5
+    if p.shape != t.shape:
+        raise ValueError(f"prediction shape {p.shape} differs from ground truth {t.shape}")
+    box = foreground_box(p, t)
+    if box is not None:  # every component lies inside the union's bounding box
+        p, t = p[box], t[box]
+    pred_labels, n_pred = label_lesions(p)
+    gt_labels, n_gt = label_lesions(t)
     both = (pred_labels > 0) & (gt_labels > 0)
     detected_gt = np.unique(gt_labels[both]).size
     matched_pred = np.unique(pred_labels[both]).size
@@ -220,16 +227,18 @@ def measure_lesions(mask: np.ndarray, ct: CTVolume) -> list[Lesion]:
     """
     if tuple(np.shape(mask)) != ct.shape:
         raise ValueError(f"mask shape {tuple(np.shape(mask))} differs from the scan's {ct.shape}")
-    labels, count = label_lesions(mask)
-    if count == 0:
+    binary = np.asarray(mask) > 0.5
+    crop = foreground_box(binary)
+    if crop is None:
         return []
-    objects = ndimage.find_objects(labels)
+    labels, _ = label_lesions(binary[crop])
+    origin = np.array([s.start for s in crop])
+    hu_crop = ct.array[crop]
     found = []
-    for label, box in enumerate(objects, start=1):
+    for label, box in enumerate(ndimage.find_objects(labels), start=1):
         local = labels[box] == label
-        offset = np.array([s.start for s in box])
-        coords = np.argwhere(local) + offset
-        found.append((coords, ct.array[box][local]))
+        coords = np.argwhere(local) + origin + np.array([s.start for s in box])
+        found.append((coords, hu_crop[box][local]))
     found.sort(key=lambda item: -len(item[0]))
     return [_measure_one(i, coords, hu, ct) for i, (coords, hu) in enumerate(found, start=1)]
 
