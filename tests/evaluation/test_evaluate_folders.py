@@ -63,7 +63,7 @@ def test_pairing_reports_missing_duplicate_and_unmatched(mask_folders):
         "gt/a.nii.gz": _box(2, 8), "pred/a_pred.nii.gz": _box(2, 8),
         "gt/b.nii.gz": _box(2, 8),
         "gt/d.nii.gz": _box(2, 8), "pred/d.nii.gz": _box(2, 8), "pred/d_pred.nii.gz": _box(2, 8),
-        "pred/zz_prob.nii.gz": _box(2, 8),
+        "pred/zz_prob.nii.gz": _box(2, 8), "pred/a_prob.nii.gz": _box(2, 8),
     })  # fmt: skip
     pairs, failures, unmatched = pair_cases(pred, gt)
     assert [p.case for p in pairs] == ["a"]

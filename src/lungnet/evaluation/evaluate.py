@@ -1,7 +1,8 @@
 """Evaluate a folder of predicted masks against a folder of ground-truth masks.
 
 Pairing: a ground-truth file ``<case>.nii.gz`` (or ``.nii``) is paired with
-``<case>_pred.nii.gz`` or ``<case>.nii.gz`` in the prediction folder. Both masks are read
+``<case>_pred.nii.gz`` or ``<case>.nii.gz`` in the prediction folder (``<case>_prob.nii.gz``
+probability maps written beside the masks by ``lungnet predict`` are ignored). Both masks are read
 with :func:`lungnet.io.read_ct` (canonical RAS order, values > 0.5 are tumor) and must
 share shape and affine. Outputs, in the output folder:
 
@@ -116,6 +117,8 @@ def pair_cases(
             candidates.setdefault(stem[: -len("_pred")], []).append(p)
         elif stem in gt_files:
             candidates.setdefault(stem, []).append(p)
+        elif stem.endswith("_prob") and stem[: -len("_prob")] in gt_files:
+            log.debug("%s: probability map of `lungnet predict`, not a mask; ignored", p)
         else:
             unmatched.append(p)
     pairs, failures = [], {}
@@ -151,7 +154,9 @@ def check_same_geometry(pred: CTVolume, gt: CTVolume, reference: str = "ground t
         )
     if not np.allclose(pred.affine, gt.affine, atol=_GEOMETRY_ATOL):
         a, b = np.round(pred.affine, 4).tolist(), np.round(gt.affine, 4).tolist()
-        raise LungNetInputError(pred.source, f"affine {a} differs from {reference} {gt.source} affine {b}")
+        raise LungNetInputError(
+            pred.source, f"affine {a} differs from {reference} {gt.source} affine {b}"
+        )
 
 
 def evaluate_case(pair: CasePair) -> dict:
