@@ -234,3 +234,12 @@ def test_a_bad_checkpoint_on_the_command_line_is_one_line_exit_1(tmp_path):
         capture_output=True, text=True,
     )
     assert proc.returncode == 1 and "no.ckpt: does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_predict_report_writes_tumor_tables_and_html_beside_the_mask(checkpoint, tmp_path):
+    scan = save_nifti(tmp_path / "patient.nii.gz", tiny_case(3)[0])
+    outcome = Predictor(checkpoint, device="cpu").predict_file(scan, tmp_path / "o", report=True)
+    assert outcome.report_path == tmp_path / "o" / "patient_report.html"
+    names = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"patient_pred.nii.gz", "patient_report.html", "patient_tumors.csv", "patient_tumors.json"} <= names
+    assert "<html" in outcome.report_path.read_text().lower()

@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-tumor-volume", type=float, default=0.0, metavar="MM3",
                    help="drop connected components smaller than MM3 cubic millimetres")
     p.add_argument("--overwrite", action="store_true", help="redo scans whose output already exists")
+    p.add_argument("--report", action="store_true",
+                   help="also write per-tumor tables (JSON, CSV), overlay PNGs and an HTML report per scan")
     p.set_defaults(func=run)
 
 
@@ -61,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         claimed[target] = scan
         outcome = predictor.predict_file(scan, output_dir, overwrite=args.overwrite,
-                                         save_probabilities=args.save_probabilities)
+                                         save_probabilities=args.save_probabilities, report=args.report)
         if outcome.status == "failed":
             failed += 1
             print(f"failed: {outcome.message}", file=sys.stderr)
@@ -70,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"kept:   {outcome.mask_path} (exists; --overwrite redoes it)")
             continue
         line = f"done:   {outcome.mask_path}  ({outcome.tumor_voxels} tumor voxels, {outcome.seconds['total']:.1f} s)"
+        if outcome.report_path is not None:
+            line += f"\n        report: {outcome.report_path}"
         print(line)
     print(f"{len(scans)} scan(s): {len(scans) - failed} ok, {failed} failed")
     return 1 if failed else 0

@@ -90,6 +90,7 @@ class PredictOutcome:
     message: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     tumor_voxels: int = 0
+    report_path: Path | None = None
 
 
 class Predictor:
@@ -176,16 +177,21 @@ class Predictor:
         output_dir: str | Path,
         overwrite: bool = False,
         save_probabilities: bool = False,
+        report: bool = False,
     ) -> PredictOutcome:
         """Segment one scan file or DICOM folder and write ``<name>_pred.nii.gz`` atomically.
 
+        With ``report``, the per-tumor tables, overlay PNGs and the HTML report
+        (:func:`lungnet.viz.report.write_report`) are written beside the mask.
         A complete existing output is kept (status "skipped") unless ``overwrite``.
         Bad input gives status "failed" with a one-line message; nothing is written.
         """
         source, output_dir = Path(source), Path(output_dir)
         mask_path = output_dir / output_name(source)
         prob_path = output_dir / output_name(source, "_prob.nii.gz")
-        if not overwrite and mask_path.exists() and (not save_probabilities or prob_path.exists()):
+        report_html = output_dir / f"{mask_path.name[: -len('_pred.nii.gz')]}_report.html"
+        wanted = [mask_path] + [prob_path] * save_probabilities + [report_html] * report
+        if not overwrite and all(p.exists() for p in wanted):
             return PredictOutcome(source, "skipped", mask_path=mask_path)
         seconds: dict[str, float] = {}
         try:
@@ -198,11 +204,22 @@ class Predictor:
             if save_probabilities:
                 write_volume(prediction.probabilities, ct, prob_path, np.float32)
             seconds["write"] = time.perf_counter() - t
+            report_path = None
+            if report:
+                from lungnet.viz.report import write_report
+
+                t = time.perf_counter()
+                report_path = write_report(
+                    ct, prediction.mask, output_dir, probabilities=prediction.probabilities,
+                    case_name=mask_path.name[: -len("_pred.nii.gz")], overwrite=True,
+                )
+                seconds["report"] = time.perf_counter() - t
         except LungNetInputError as e:
             return PredictOutcome(source, "failed", message=str(e))
         seconds["total"] = sum(seconds.values())
         return PredictOutcome(
-            source, "done", mask_path=mask_path, seconds=seconds, tumor_voxels=int(prediction.mask.sum())
+            source, "done", mask_path=mask_path, seconds=seconds, tumor_voxels=int(prediction.mask.sum()),
+            report_path=report_path,
         )
 
     def _timed_predict(self, ct: CTVolume, seconds: dict[str, float]) -> Prediction:
