@@ -103,3 +103,18 @@ def test_folder_without_val_cases_is_refused(slice_folder):
 def test_preprocess_config_is_the_manifests(slice_folder):
     dm = LungDataModule(slice_folder)
     assert dm.preprocess_config == json.loads((slice_folder / "manifest.json").read_text())["config"]
+
+
+def test_sampler_draws_depend_only_on_seed_and_epoch(imbalanced_folder):
+    # What makes a resumed run draw the slices an uninterrupted run would have drawn.
+    dm = LungDataModule(imbalanced_folder, seed=11)
+    dm.setup("fit")
+    a, b = dm.train_sampler(), dm.train_sampler()
+    a.set_epoch(0)
+    epoch0 = list(a)
+    a.set_epoch(1)
+    epoch1 = list(a)
+    b.set_epoch(1)
+    assert list(b) == epoch1
+    b.set_epoch(0)
+    assert list(b) == epoch0 and epoch0 != epoch1

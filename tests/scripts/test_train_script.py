@@ -63,3 +63,17 @@ def test_gpus_with_accelerator_is_a_usage_error(processed, capsys):
 def test_out_of_range_setting_is_a_usage_error(processed, capsys):
     assert main(["train", "--data-dir", str(processed), "--batch-size", "0"]) == 2
     assert "batch_size must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_gpu_benchmark_runs_quick_on_cpu_and_writes_json(tmp_path):
+    import json
+
+    script = SCRIPT.parents[1] / "benchmarks" / "gpu_bench.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--cpu", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (result,) = tmp_path.glob("gpu_bench_quick_*.json")
+    rows = json.loads(result.read_text())["rows"]
+    assert {r["mode"] for r in rows} == {"bf16+channels_last", "defaults"}
+    assert all(r["model_only_slices_s"] > 0 and r["end_to_end_slices_s"] > 0 for r in rows)

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from lungnet.data.lung_dataset import LungDataset, read_slice_manifest
 from lungnet.errors import LungNetInputError
 
-__all__ = ["LungDataModule", "tumor_balanced_weights"]
+__all__ = ["EpochSeededWeightedSampler", "LungDataModule", "tumor_balanced_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,22 @@ def tumor_balanced_weights(has_tumor: np.ndarray, tumor_fraction: float | None) 
     if n_tumor == 0 or n_free == 0:
         return None
     return np.where(flags, tumor_fraction / n_tumor, (1.0 - tumor_fraction) / n_free)
+
+
+class EpochSeededWeightedSampler(WeightedRandomSampler):
+    """WeightedRandomSampler whose draws depend only on ``(seed, epoch)``.
+
+    Lightning calls :meth:`set_epoch` before each epoch, so a run resumed at epoch ``e``
+    draws what an uninterrupted run draws at ``e``, and every DDP rank draws the same
+    sequence (each then keeps its own share of it).
+    """
+
+    def __init__(self, weights: torch.Tensor, num_samples: int, seed: int) -> None:
+        super().__init__(weights, num_samples, replacement=True, generator=torch.Generator().manual_seed(seed))
+        self.seed = seed
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
 
 
 class LungDataModule(L.LightningDataModule):
@@ -116,17 +132,14 @@ class LungDataModule(L.LightningDataModule):
                 len(self.val_dataset.case_names),
             )
 
-    def train_sampler(self) -> WeightedRandomSampler | None:
+    def train_sampler(self) -> EpochSeededWeightedSampler | None:
         """The weighted sampler of the training loader (``None``: plain shuffle)."""
         if self.train_dataset is None:
             raise RuntimeError("LungDataModule.setup() must run before train_sampler()")
         weights = tumor_balanced_weights(self.train_dataset.tumor_flags, self.tumor_fraction)
         if weights is None:
             return None
-        generator = torch.Generator().manual_seed(self.seed)
-        return WeightedRandomSampler(
-            torch.as_tensor(weights, dtype=torch.double), len(self.train_dataset), replacement=True, generator=generator
-        )
+        return EpochSeededWeightedSampler(torch.as_tensor(weights, dtype=torch.double), len(self.train_dataset), self.seed)
 
     def _loader(self, dataset: LungDataset, **kwargs) -> DataLoader:
         return DataLoader(

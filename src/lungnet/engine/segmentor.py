@@ -196,9 +196,11 @@ class TumorSegmentationTask(L.LightningModule):
         logits = self(batch["image"])
         loss = self.compute_loss(logits, batch["mask"])
         b = logits.shape[0]
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=b, sync_dist=True)
+        # No sync_dist on training logs: an all-reduce every step would slow DDP for a
+        # number that is only watched; rank 0 logs its own share.
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=b)
         dice = _dice_from_counts(_dice_counts(logits, batch["mask"])).mean()
-        self.log("train/dice", dice.float(), on_step=False, on_epoch=True, batch_size=b, sync_dist=True)
+        self.log("train/dice", dice.float(), on_step=False, on_epoch=True, batch_size=b)
         return loss
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -261,7 +263,8 @@ class TumorSegmentationTask(L.LightningModule):
         for index in self.sample_indices(dataset):
             item = dataset[index]
             image = item["image"][None].to(self.device)
-            prob = torch.sigmoid(self(image).float())[0, 0].cpu().numpy()
+            with self.trainer.precision_plugin.forward_context():
+                prob = torch.sigmoid(self(image).float())[0, 0].cpu().numpy()
             ref = dataset.slices[index]
             fig = sample_figure(
                 item["image"][k].numpy(), item["mask"][0].numpy(), prob, title=f"{ref.case} slice {ref.slice_index}"
