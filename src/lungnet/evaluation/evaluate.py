@@ -237,7 +237,9 @@ def write_boxplot(rows: Sequence[dict], path: str | Path) -> Path:
     for ax, names in ((ax1, scores), (ax2, distances)):
         data = [[r[n] for r in rows if not math.isnan(r[n])] for n in names]
         ax.boxplot(data, showmeans=True)
-        ax.set_xticks(range(1, len(names) + 1), [n.replace("_", " ") for n in names])
+        # n = cases where the metric is defined (see the empty-mask rules)
+        ticks = [f"{n.replace('_', ' ')}\nn={len(v)}" for n, v in zip(names, data, strict=True)]
+        ax.set_xticks(range(1, len(names) + 1), ticks)
         for i, values in enumerate(data, start=1):  # every case as a point: boxes hide small n
             ax.plot(np.full(len(values), i), values, "k.", alpha=0.5)
     ax1.set_ylim(-0.05, 1.05)
