@@ -48,7 +48,7 @@ class Tissue(IntEnum):
 #: the airway codes include partial-volume voxels, so they span from lung (or air) to blood.
 TISSUE_HU: dict[Tissue, tuple[float, float]] = {
     Tissue.AIR: (-1000, -1000),
-    Tissue.LUNG: (-920, -765),
+    Tissue.LUNG: (-920, -720),
     Tissue.FAT: (-130, -70),
     Tissue.MUSCLE: (20, 75),
     Tissue.BONE_CORTEX: (1000, 1500),
@@ -122,13 +122,13 @@ def draw_anatomy(rng: np.random.Generator, size: int, slices: int | None) -> Ana
 
     In-plane spacing follows the field of view (the body plus a margin) divided by
     ``size``; slice thickness is a scanner-like 1.0, 1.25 or 1.5 mm at 512 px, scaled by
-    ``sqrt(512 / size)``, unless ``slices`` fixes the count.
+    ``(512 / size) ** 0.6`` (2.3-3.5 mm at 128 px), unless ``slices`` fixes the count.
     """
     a_cav, b_cav = rng.uniform(112, 135), rng.uniform(78, 98)
     fat, muscle = rng.uniform(8, 28), rng.uniform(8, 14)
     half_width = a_cav + 9 + muscle + fat
     fov = 2 * half_width + rng.uniform(30, 60)
-    z_base_r = rng.uniform(100, 125)
+    z_base_r = rng.uniform(105, 125)
     z_base = (z_base_r, z_base_r - rng.uniform(5, 20))
     dome = (rng.uniform(35, 55), rng.uniform(25, 45))
     lung_height = rng.uniform(215, 250)
@@ -136,7 +136,7 @@ def draw_anatomy(rng: np.random.Generator, size: int, slices: int | None) -> Ana
     z_len = z_apex + rng.uniform(12, 35)
     sx = fov / size
     if slices is None:
-        sz = float(rng.choice([1.0, 1.25, 1.5])) * np.sqrt(512 / size)
+        sz = float(rng.choice([1.0, 1.25, 1.5])) * (512 / size) ** 0.6
         slices = max(8, int(round(z_len / sz)))
     sz = z_len / slices
     x_med = rng.uniform(-6, 6)

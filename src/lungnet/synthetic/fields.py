@@ -46,13 +46,13 @@ class SmoothField:
         cells = [max(2, int(np.ceil(n * s / cell_mm)) + 2) for n, s in zip(shape, spacing, strict=True)]
         coarse = ndi.gaussian_filter(rng.standard_normal(cells), 0.8, mode="wrap")
         coarse = (coarse - coarse.mean()) / (coarse.std() + 1e-6)
-        self._coarse = coarse.astype(np.float32)
+        wz = _interp_matrix(shape[2], spacing[2], cell_mm, cells[2])
+        # Interpolate along z once for all slices: (cx, cy, Z) is small.
+        self._zc = np.ascontiguousarray(np.tensordot(coarse.astype(np.float32), wz.T, axes=([2], [0])))
         self._wx = _interp_matrix(shape[0], spacing[0], cell_mm, cells[0])
         self._wy = _interp_matrix(shape[1], spacing[1], cell_mm, cells[1])
-        self._wz = _interp_matrix(shape[2], spacing[2], cell_mm, cells[2])
 
     def slab(self, k0: int, k1: int) -> np.ndarray:
         """The field on slices ``k0:k1``, shape ``(X, Y, k1 - k0)`` float32."""
-        t = np.tensordot(self._coarse, self._wz[k0:k1].T, axes=([2], [0]))  # (cx, cy, n)
-        t = np.tensordot(self._wy, t, axes=([1], [1]))  # (Y, cx, n)
+        t = np.tensordot(self._wy, self._zc[:, :, k0:k1], axes=([1], [1]))  # (Y, cx, n)
         return np.tensordot(self._wx, t, axes=([1], [1]))  # (X, Y, n)

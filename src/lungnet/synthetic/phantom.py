@@ -65,10 +65,10 @@ def _tissue_values(rng: np.random.Generator, an: Anatomy) -> np.ndarray:
     T = Tissue
     v = np.zeros(256, np.float32)
     v[T.AIR] = v[T.GAS] = v[T.AIRWAY_LUMEN] = -1000
-    v[T.LUNG] = rng.uniform(-885, -850)
+    v[T.LUNG] = rng.uniform(-870, -840)
     v[T.FAT] = rng.uniform(-112, -88)
     v[T.MUSCLE] = v[T.AIRWAY_WALL] = rng.uniform(38, 55)
-    v[T.BONE_CORTEX] = rng.uniform(1100, 1400)
+    v[T.BONE_CORTEX] = rng.uniform(1000, 1300)
     v[T.BONE_MARROW] = rng.uniform(430, 560)
     v[T.BLOOD] = v[T.VESSEL] = an.blood_hu
     v[T.MYOCARDIUM] = rng.uniform(90, 140) if an.contrast else rng.uniform(45, 60)
@@ -104,7 +104,7 @@ def _base_hu(
         # Dependent lung (posterior, patient supine) is denser: a few tens of HU front to back.
         dependent = np.clip((0.3 * an.b_cav - an.grid.y) / (1.3 * an.b_cav), 0, 1)[None, :, None]
         lung = np.take(_IS_LUNG, idx)
-        lung *= gradient * dependent + 14 * np.clip(lung_field.slab(k0, k1), -2.5, 2.5)
+        lung *= gradient * dependent + 20 * np.clip(lung_field.slab(k0, k1), -2.5, 2.5)
         h += lung
     return h
 
@@ -183,7 +183,7 @@ def make_phantom(
 
     values = _tissue_values(texture_rng, an)
     lung_field = SmoothField(texture_rng, grid.shape, grid.spacing, cell_mm=7.0)
-    gradient = float(texture_rng.uniform(20, 50))
+    gradient = float(texture_rng.uniform(30, 70))
     hu = np.empty(grid.shape, np.float32)
     for k0, k1 in slabs:
         hu[:, :, k0:k1] = _base_hu(an, tissue[:, :, k0:k1], values, lung_field, mix.slab(k0, k1), k0, k1, gradient)

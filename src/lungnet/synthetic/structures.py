@@ -174,9 +174,10 @@ def vessel_trees(rng: np.random.Generator, an: Anatomy, tissue: np.ndarray) -> l
     segs: list[Segment] = []
     for side, pa, pv in ((1, "pa_r", "pv_r"), (-1, "pa_l", "pv_l")):
         # Lobar and segmental branches leave the hilum in all directions away from the midline.
-        spread = [np.array([side * 1.0, 0, 0]) + rng.standard_normal(3) * [0.6, 0.8, 1.0] for _ in range(14)]
+        spread = [np.array([side * 1.0, 0, 0]) + rng.standard_normal(3) * [0.6, 0.9, 1.2] for _ in range(20)]
         roots = [(h[pa], d, 4.5) for d in _lobar_directions(side) + spread]
-        roots += [(h[pv], np.array([side, 0.2, -0.6]) + rng.standard_normal(3) * 0.5, 4.0) for _ in range(5)]
+        # Veins drain the lower lobes towards the left atrium, below the arteries.
+        roots += [(h[pv], np.array([side, 0.0, -0.5]) + rng.standard_normal(3) * 0.7, 4.0) for _ in range(10)]
         for p, d, r in roots:
             start = _into_lung(an, tissue, p, d)
             if start is None:
