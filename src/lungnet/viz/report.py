@@ -139,7 +139,10 @@ def montage_figure(ct: CTVolume, mask: np.ndarray, gt: np.ndarray | None = None)
         crop = (slice(None), slice(None))
     cols = min(4, len(zs))
     rows = int(np.ceil(len(zs) / cols))
-    fig = Figure(figsize=(2.6 * cols, 2.6 * rows + 0.5))
+    nx = len(range(*crop[0].indices(ct.shape[0])))
+    ny = len(range(*crop[1].indices(ct.shape[1])))
+    panel_h = 2.6 * min(max((ny * sy) / (nx * sx), 0.4), 2.0)  # shown rows are y, columns x
+    fig = Figure(figsize=(2.6 * cols, (panel_h + 0.3) * rows + 0.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax, z in zip(axes, zs, strict=False):
         index = (crop[0], crop[1], int(z))
@@ -150,12 +153,15 @@ def montage_figure(ct: CTVolume, mask: np.ndarray, gt: np.ndarray | None = None)
     legend = "prediction: red" + (", ground truth: yellow" if gt is not None else "")
     title = f"Tumor-bearing axial slices ({legend})" if z_tumor.size else "No tumor found"
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
     return fig
 
 
 def orthogonal_figure(
-    ct: CTVolume, mask: np.ndarray, point: Sequence[float], gt: np.ndarray | None = None
+    ct: CTVolume,
+    mask: np.ndarray,
+    point: Sequence[float],
+    gt: np.ndarray | None = None,
+    title: str = "Through the largest tumor",
 ) -> Figure:
     """Axial, coronal and sagittal sections through ``point`` with the masks outlined.
 
@@ -164,10 +170,11 @@ def orthogonal_figure(
         mask: ``(X, Y, Z)`` bool predicted mask.
         point: canonical ``(x, y, z)`` voxel position (e.g. the largest tumor's centroid).
         gt: optional ``(X, Y, Z)`` bool ground truth.
+        title: figure title.
     """
     x, y, z = (int(round(float(c))) for c in point)
     sx, sy, sz = ct.spacing
-    fig = Figure(figsize=(11, 4))
+    fig = Figure(figsize=(11, 4), layout="constrained")
     axes = fig.subplots(1, 3)
     views = (
         ("axial", (slice(None), slice(None), z), sy / sx, f"z {z}"),
@@ -179,10 +186,7 @@ def orthogonal_figure(
         # sections: superior at the top, patient's right / anterior on the left.
         _show(ax, ct.array[index], _outlines(mask, gt, index), aspect)
         ax.set_title(f"{name} ({where})", fontsize=10)
-    fig.suptitle(
-        "Through the largest tumor" if mask.any() else "Through the scan centre", fontsize=11
-    )
-    fig.tight_layout()
+    fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -244,12 +248,16 @@ def write_report(
     pred = np.asarray(mask) > 0.5
     truth = None if gt is None else np.asarray(gt) > 0.5
     found = list(lesions) if lesions is not None else measure_lesions(pred, ct)
+    # through the largest predicted tumor, else the largest missed one, else the centre
+    gt_found = [] if found or truth is None else measure_lesions(truth, ct)
     if found:
-        point = found[0].centroid_voxel
+        point, title = found[0].centroid_voxel, "Through the largest tumor"
+    elif gt_found:
+        point, title = gt_found[0].centroid_voxel, "Through the largest ground-truth tumor"
     else:
-        point = tuple((n - 1) / 2 for n in ct.shape)
+        point, title = tuple((n - 1) / 2 for n in ct.shape), "Through the scan centre (no tumor)"
     _save(montage_figure(ct, pred, truth), paths["montage"])
-    _save(orthogonal_figure(ct, pred, point, truth), paths["orthogonal"])
+    _save(orthogonal_figure(ct, pred, point, truth, title), paths["orthogonal"])
     write_lesions_json(found, paths["json"], ct)
     write_lesions_csv(found, paths["csv"])
     html = build_html(
@@ -259,5 +267,5 @@ def write_report(
     )  # fmt: skip
     with atomic_path(paths["html"]) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    log.info("report of %s: %s (%d tumor(s))", name, paths["html"], len(found))
+    log.debug("report of %s: %s (%d tumor(s))", name, paths["html"], len(found))
     return paths["html"]
