@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -116,6 +117,9 @@ def main() -> None:
                         "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "tumors": len(p.tumors)})
         sp = ", ".join(f"{s:.2f}" for s in p.spacing)
         print(f"{seed:>5} {'x'.join(map(str, p.hu.shape)):>16} {sp:>20} {seconds:>8.2f} {cpu:>8.2f} {len(p.tumors):>6}")
+        if seed == args.seeds[0]:
+            # Peak resident memory (Linux reports KiB) after one phantom: imports plus one phantom.
+            first_peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         if phantom is None or (p.tumors and not phantom.tumors):
             phantom = p
         else:
@@ -184,9 +188,11 @@ def main() -> None:
     fig.savefig(RESULTS / "phantom_vs_real.png", dpi=72)
 
     result["timings"] = timings
+    result["peak_rss_mib_first_phantom"] = first_peak
     result["machine"] = {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
                          "load_average_1min": round(os.getloadavg()[0], 1), "threads": 1}
     (RESULTS / "synth_bench.json").write_text(json.dumps(result, indent=2))
+    print(f"peak memory while making the first phantom: {first_peak:.0f} MiB")
     print(f"\nwrote {RESULTS / 'synth_bench.json'} and {RESULTS / 'phantom_vs_real.png'}")
 
 

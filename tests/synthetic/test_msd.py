@@ -88,7 +88,7 @@ def test_same_arguments_write_byte_identical_files(tmp_path, dataset):
 
 def test_an_existing_dataset_is_not_overwritten_unless_asked(tmp_path):
     root = tmp_path / "ds"
-    write_msd_dataset(root, cases=1, seed=1, **SMALL)
+    assert write_msd_dataset(root, cases=1, seed=1, **SMALL) == root
     before = (root / "imagesTr" / "lung_001.nii.gz").read_bytes()
     with pytest.raises(LungNetInputError, match="already holds a dataset"):
         write_msd_dataset(root, cases=1, seed=2, **SMALL)

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=progress,
     )
-    cases = json.loads(path.read_text())["lungnet_synthetic"]["cases"]
+    cases = json.loads((path / "dataset.json").read_text())["lungnet_synthetic"]["cases"]
     print(f"{'case':<10} {'split':<6} {'shape':<16} {'order':<5} {'storage':<13} tumors (mm)")
     for name, info in cases.items():
         shape = "x".join(str(s) for s in info["shape"])

@@ -128,7 +128,7 @@ def write_msd_dataset(
         progress: called with each case name as it is finished.
 
     Returns:
-        The path of ``dataset.json``.
+        The dataset folder (``out_dir``), ready for ``lungnet preprocess``.
 
     Raises:
         LungNetInputError: ``out_dir`` is a file, or holds a dataset and ``overwrite`` is False.
@@ -225,4 +225,4 @@ def write_msd_dataset(
     for job in jobs:
         (out / f".{job['name']}.json").unlink(missing_ok=True)
     stamp_path.unlink(missing_ok=True)
-    return target
+    return out
