@@ -90,6 +90,13 @@ def stats(hu: np.ndarray) -> dict:
     return out, lung, body
 
 
+def crop_to_lungs(hu: np.ndarray, tissue: np.ndarray) -> np.ndarray:
+    """The box around the lungs (tissue code 1), as the real scan was cropped around heart and lungs."""
+    idx = np.argwhere(tissue == 1)
+    lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
+    return hu[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+
+
 def views(hu: np.ndarray, spacing, centre) -> list[tuple[np.ndarray, float]]:
     """Axial, coronal, sagittal slices through ``centre`` for display (anterior / superior up)."""
     i, j, k = centre
@@ -128,11 +135,18 @@ def main() -> None:
     print(f"mean {np.mean([t['seconds'] for t in timings]):.2f} s wall, {np.mean([t['cpu_seconds'] for t in timings]):.2f} s "
           f"CPU per phantom ({np.mean(per_slice_ms):.1f} CPU ms per slice); load average {os.getloadavg()[0]:.1f}")
 
-    lung_slices = np.flatnonzero((phantom.tissue == 1).any(axis=(0, 1)))
-    chest = phantom.hu[:, :, lung_slices[0] : lung_slices[-1] + 1]
-    ph_stats, _, _ = stats(chest)
-    result = {"phantom_seed": phantom.seed, "phantom_size": args.size, "phantom_noise_hu": round(phantom.noise_hu, 1),
-              "phantom_contrast": phantom.contrast, "phantom": ph_stats}
+    # HU statistics at the real scan's voxel size (1.5 mm), so partial volume and noise are
+    # comparable: the same patient (seed) regenerated on a 1.5 mm grid, cropped like the real
+    # scan to the box around the lungs.
+    probe = make_phantom(phantom.seed, size=248, slices=16, tumor_count=(0, 0), noise=False)
+    fov, z_len = probe.spacing[0] * 248, probe.spacing[2] * 16
+    matched = make_phantom(phantom.seed, size=round(fov / 1.5), slices=round(z_len / 1.5))
+    ph_stats, _, _ = stats(crop_to_lungs(matched.hu, matched.tissue))
+    ph_default, _, _ = stats(crop_to_lungs(phantom.hu, phantom.tissue))
+    chest = crop_to_lungs(matched.hu, matched.tissue)
+    result = {"phantom_seed": phantom.seed, "phantom_spacing_mm": [round(v, 3) for v in matched.spacing],
+              "phantom_noise_hu": round(matched.noise_hu, 1), "phantom_contrast": phantom.contrast,
+              "phantom": ph_stats, "phantom_default_size": {"size": args.size, **ph_default}}
     real = None
     if REAL.is_file():
         real = read_ct(REAL)
@@ -140,6 +154,7 @@ def main() -> None:
         result["real"] = real_stats
         result["real_file"] = REAL.name
     print(f"\n{'HU':<14}" + "".join(f"{'p' + str(p):>8}" for p in PCTS) + f"{'mean':>8}{'sd':>7}")
+    print("(phantom at 1.5 mm like the real scan; both cropped to the box around the lungs)")
     for region in ("lung", "body"):
         for who in ("phantom", "real"):
             if who in result:
@@ -175,7 +190,7 @@ def main() -> None:
     last[0].set_title(f"phantom axial through a {t.kind} tumor (red: label)" if t else "phantom axial")
     last[0].axis("off")
     for c, region in ((1, "lung"), (2, "body")):
-        for who, hu, color in (("phantom", chest, "C0"), ("real", real.array if real is not None else None, "C3")):
+        for who, hu, color in (("phantom (1.5 mm)", chest, "C0"), ("real", real.array if real is not None else None, "C3")):
             if hu is None:
                 continue
             lung, body = masks(hu)

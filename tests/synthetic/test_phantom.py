@@ -107,6 +107,9 @@ def test_small_size_covers_the_same_field_of_view_and_slices_vary_by_seed():
     assert 300 < large.spacing[0] * 128 < 420
     counts = {make_phantom(s, size=32, noise=False, tumor_count=(0, 0)).hu.shape[2] for s in range(3)}
     assert len(counts) > 1
+    free = make_phantom(3, size=32, noise=False, tumor_count=(0, 0))
+    fixed = make_phantom(3, size=32, slices=12, noise=False, tumor_count=(0, 0))
+    assert free.spacing[2] * free.hu.shape[2] == pytest.approx(fixed.spacing[2] * 12)  # same patient height
 
 
 def test_lowest_30_slices_are_abdomen_without_lung_at_demo_size():

@@ -48,7 +48,7 @@ class Tissue(IntEnum):
 #: the airway codes include partial-volume voxels, so they span from lung (or air) to blood.
 TISSUE_HU: dict[Tissue, tuple[float, float]] = {
     Tissue.AIR: (-1000, -1000),
-    Tissue.LUNG: (-920, -720),
+    Tissue.LUNG: (-925, -690),
     Tissue.FAT: (-130, -70),
     Tissue.MUSCLE: (20, 75),
     Tissue.BONE_CORTEX: (1000, 1500),
@@ -135,9 +135,10 @@ def draw_anatomy(rng: np.random.Generator, size: int, slices: int | None) -> Ana
     z_apex = z_base_r + lung_height
     z_len = z_apex + rng.uniform(12, 35)
     sx = fov / size
+    # Drawn even when ``slices`` is given, so the anatomy of a seed never depends on it.
+    thickness_512 = float(rng.choice([1.0, 1.25, 1.5]))
     if slices is None:
-        sz = float(rng.choice([1.0, 1.25, 1.5])) * (512 / size) ** 0.6
-        slices = max(8, int(round(z_len / sz)))
+        slices = max(8, int(round(z_len / (thickness_512 * (512 / size) ** 0.6))))
     sz = z_len / slices
     x_med = rng.uniform(-6, 6)
     rx, ry, rz = rng.uniform(52, 64), rng.uniform(42, 50), rng.uniform(48, 58)

@@ -65,7 +65,7 @@ def _tissue_values(rng: np.random.Generator, an: Anatomy) -> np.ndarray:
     T = Tissue
     v = np.zeros(256, np.float32)
     v[T.AIR] = v[T.GAS] = v[T.AIRWAY_LUMEN] = -1000
-    v[T.LUNG] = rng.uniform(-870, -840)
+    v[T.LUNG] = rng.uniform(-860, -825)
     v[T.FAT] = rng.uniform(-112, -88)
     v[T.MUSCLE] = v[T.AIRWAY_WALL] = rng.uniform(38, 55)
     v[T.BONE_CORTEX] = rng.uniform(1000, 1300)
@@ -104,7 +104,7 @@ def _base_hu(
         # Dependent lung (posterior, patient supine) is denser: a few tens of HU front to back.
         dependent = np.clip((0.3 * an.b_cav - an.grid.y) / (1.3 * an.b_cav), 0, 1)[None, :, None]
         lung = np.take(_IS_LUNG, idx)
-        lung *= gradient * dependent + 20 * np.clip(lung_field.slab(k0, k1), -2.5, 2.5)
+        lung *= gradient * dependent + 24 * np.clip(lung_field.slab(k0, k1), -2.5, 2.5)
         h += lung
     return h
 
@@ -149,7 +149,7 @@ def make_phantom(
         size: in-plane voxels (X = Y). The field of view (~330-390 mm) does not depend on
             it, so a smaller size gives coarser voxels of the same anatomy.
         slices: number of axial slices; None draws a scanner-like slice thickness
-            (about 240-370 slices at 512 px, 120-185 at 128 px).
+            (about 230-400 slices at 512 px, 100-175 at 128 px, covering 335-410 mm).
         tumor_diameter_mm: range of nominal tumor diameters in mm (log-uniform).
         tumor_count: inclusive range of the number of tumors; counts are uniform in it.
             Fewer are placed when the lungs have no room (large tumors, tiny grids).
