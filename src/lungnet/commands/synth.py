@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-cases", type=int, default=0, metavar="M", help="test cases (default: 0)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="dataset seed (default: 0)")
     p.add_argument("--size", type=int, default=512, metavar="PX",
-                   help="in-plane voxels; the field of view stays ~330-390 mm (default: 512)")
+                   help="in-plane voxels; the field of view (300-430 mm by seed) does not change (default: 512)")
     p.add_argument("--slices", type=int, default=None, metavar="Z",
                    help="axial slices per case (default: drawn per case from a scanner-like thickness)")
     p.add_argument("--tumor-diameter", nargs=2, type=float, default=(5.0, 50.0), metavar=("MIN", "MAX"),

@@ -48,7 +48,7 @@ class Tissue(IntEnum):
 #: the airway codes include partial-volume voxels, so they span from lung (or air) to blood.
 TISSUE_HU: dict[Tissue, tuple[float, float]] = {
     Tissue.AIR: (-1000, -1000),
-    Tissue.LUNG: (-925, -690),
+    Tissue.LUNG: (-915, -680),
     Tissue.FAT: (-130, -70),
     Tissue.MUSCLE: (20, 75),
     Tissue.BONE_CORTEX: (1000, 1500),
