@@ -75,5 +75,8 @@ def test_gpu_benchmark_runs_quick_on_cpu_and_writes_json(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     (result,) = tmp_path.glob("gpu_bench_quick_*.json")
     rows = json.loads(result.read_text())["rows"]
+    assert [r["section"] for r in rows] == ["augmentation", "training", "training"]
+    assert rows[0]["affine_elastic_batch_ms"] > 0
+    rows = rows[1:]
     assert {r["mode"] for r in rows} == {"bf16+channels_last", "defaults"}
     assert all(r["model_only_slices_s"] > 0 and r["end_to_end_slices_s"] > 0 for r in rows)

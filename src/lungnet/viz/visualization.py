@@ -80,7 +80,7 @@ def sample_figure(
     prob = to_radiological(np.asarray(prob_xy, dtype=np.float32))
     vmin, vmax = window if window is not None else (float(image.min()), float(image.max()))
     # A bare Figure (no pyplot): no GUI backend is touched and nothing needs closing.
-    fig = Figure(figsize=(9.6, 3.4))
+    fig = Figure(figsize=(9.6, 3.6), layout="constrained")
     axes = fig.subplots(1, 3)
     axes[0].imshow(image, cmap=CT_CMAP, vmin=vmin, vmax=vmax)
     axes[0].set_title("CT")
@@ -89,10 +89,9 @@ def sample_figure(
     axes[1].set_title("ground truth")
     heat = axes[2].imshow(prob, cmap=PROB_CMAP, vmin=0.0, vmax=1.0)
     axes[2].set_title("prediction")
-    fig.colorbar(heat, ax=axes[2], fraction=0.046, pad=0.04)
+    fig.colorbar(heat, ax=axes[2], shrink=0.8)
     for ax in axes:
         ax.set_axis_off()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
