@@ -83,8 +83,12 @@ def test_scroller_frames_are_radiological(phantom, tmp_path):
 
 def test_empty_mask_makes_a_report_saying_so(phantom, tmp_path):
     empty = np.zeros_like(phantom.mask)
-    page = write_report(phantom.ct, empty, tmp_path, case_name="none").read_text()
+    page = write_report(phantom.ct, empty, tmp_path, gt=phantom.gt, case_name="none").read_text()
     assert "No tumor in the mask." in page
+    # distances to an empty mask are undefined: said so, never shown as 0
+    assert "Dice 0.000, HD95 undefined, ASSD undefined" in page
+    # the scroller opens where the missed tumor is
+    assert _scroller_data(page)["start"] == int(np.argmax(phantom.gt.sum(axis=(0, 1))))
     assert json.loads((tmp_path / "none_tumors.json").read_text())["count"] == 0
 
 

@@ -117,12 +117,11 @@ def _prob_frames(prob: np.ndarray, crop, size) -> dict[int, str]:
     return frames
 
 
-def _num(value: float, digits: int = 1) -> str:
-    return (
-        "&ndash;"
-        if value is None or (isinstance(value, float) and math.isnan(value))
-        else f"{value:.{digits}f}"
-    )
+def _num(value: float, digits: int = 1, unit: str = "") -> str:
+    """A number for the page; NaN (undefined, see the empty-mask rules) as a word, never 0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "undefined"
+    return f"{value:.{digits}f}{unit}"
 
 
 def _summary_rows(ct: CTVolume, name: str, lesions: Sequence[Lesion], metrics: dict | None) -> str:
@@ -140,7 +139,7 @@ def _summary_rows(ct: CTVolume, name: str, lesions: Sequence[Lesion], metrics: d
         rows.append(("Largest tumor, long axis (mm)", _num(lesions[0].long_axis_mm)))
     if metrics:
         rows.append(("Against ground truth", ", ".join(
-            f"{k} {_num(v, 3)}" for k, v in metrics.items()
+            f"{k} {v}" for k, v in metrics.items()
         )))  # fmt: skip
     return "\n".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
 
@@ -192,10 +191,10 @@ def build_html(
                        "frames": _mask_frames(gt, crop, size, GT_COLOR)})  # fmt: skip
         m = case_metrics(pred, gt, ct.spacing)
         metrics = {
-            "Dice": m.dice,
-            "HD95 mm": m.hd95_mm,
-            "ASSD mm": m.assd_mm,
-            "NSD 2 mm": m.nsd_2mm,
+            "Dice": _num(m.dice, 3),
+            "HD95": _num(m.hd95_mm, 2, " mm"),
+            "ASSD": _num(m.assd_mm, 2, " mm"),
+            "NSD (2 mm)": _num(m.nsd_2mm, 3),
         }
     if probabilities is not None:
         layers.append({"key": "prob", "label": "probability", "color": colormaps[PROB_CMAP](0.8)[:3],
@@ -203,7 +202,13 @@ def build_html(
     for layer in layers:
         layer["css"] = "rgb({},{},{})".format(*(round(255 * c) for c in layer.pop("color")))
     lut = (colormaps[CT_CMAP](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(int)
-    first = lesions[0].long_axis_slice if lesions else ct.shape[2] // 2
+    # open on the largest tumor's slice, else the slice with most ground truth, else the middle
+    if lesions:
+        first = lesions[0].long_axis_slice
+    elif gt is not None and gt.any():
+        first = int(np.argmax(gt.sum(axis=(0, 1))))
+    else:
+        first = ct.shape[2] // 2
     data = {
         "n": ct.shape[2], "w": size[0], "h": size[1], "start": first, "mime": _frame_format()[1],
         "ct": _ct_frames(ct, crop, size), "layers": layers, "lut": lut.ravel().tolist(),
