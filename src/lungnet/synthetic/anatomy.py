@@ -279,7 +279,7 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     z_heart_top = hz + 0.5 * hrz
     _put(t, _ell(x2, y2, ax, ay, ar, ar) < 1, T.BLOOD, z < an.z_arch - 10)
     _put(t, _ell(x2, y2, sx_, sy_, sr, sr) < 1, T.BLOOD, (z > z_heart_top) & (z < an.z_arch - 10))
-    _put(t, _ell(x2, y2, an.x_med + 40, an.y_vb + 72, 10, 10) < 1, T.BLOOD, (z > hz) & (z < an.z_apex + 40))  # SVC
+    _put(t, _ell(x2, y2, an.x_med + 40, an.y_vb + 72, 10, 10) < 1, T.BLOOD, (z > hz) & (z < an.z_arch + 15))  # SVC
     _put(t, _ell(x2, y2, an.x_med + 26, an.y_vb + 28, 11, 11) < 1, T.BLOOD, z < hz - 0.3 * hrz)  # IVC
     _put(t, _ell(x2, y2, an.x_med - 6, an.y_vb + 24, 7, 7) < 1, T.MUSCLE, z > zd_min - 30)  # oesophagus
     for side in (-1, 1):  # carotid arteries and jugular veins in the neck

@@ -68,8 +68,8 @@ def _tissue_values(rng: np.random.Generator, an: Anatomy) -> np.ndarray:
     v[T.LUNG] = rng.uniform(-850, -815)
     v[T.FAT] = rng.uniform(-112, -88)
     v[T.MUSCLE] = v[T.AIRWAY_WALL] = rng.uniform(38, 55)
-    v[T.BONE_CORTEX] = rng.uniform(1000, 1300)
-    v[T.BONE_MARROW] = rng.uniform(430, 560)
+    v[T.BONE_CORTEX] = rng.uniform(1150, 1300)
+    v[T.BONE_MARROW] = rng.uniform(450, 540)
     v[T.BLOOD] = v[T.VESSEL] = an.blood_hu
     v[T.MYOCARDIUM] = rng.uniform(90, 140) if an.contrast else rng.uniform(45, 60)
     v[T.LIVER] = an.liver_hu
@@ -85,6 +85,8 @@ def _tissue_values(rng: np.random.Generator, an: Anatomy) -> np.ndarray:
 
 _TEXTURE_HU = np.zeros(256, np.float32)  # amplitude of the smooth organ texture per tissue
 _TEXTURE_HU[[Tissue.FAT, Tissue.MUSCLE, Tissue.LIVER, Tissue.SPLEEN, Tissue.BOWEL, Tissue.MYOCARDIUM, Tissue.KIDNEY]] = 5
+_TEXTURE_HU[Tissue.BONE_CORTEX] = 40  # bone density varies far more than soft tissue
+_TEXTURE_HU[Tissue.BONE_MARROW] = 15
 # Lung parenchyma's alveolar micro-structure adds fine grain on top of the quantum noise:
 # the real 1.5 mm chest scan's lung HU spread (IQR 88 HU) is about twice its soft-tissue noise.
 _GRAIN = np.ones(256, np.float32)
