@@ -157,3 +157,12 @@ def test_cli_evaluate_prints_a_summary_and_exits_nonzero_on_failure(
         == 1
     )
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_mask_outside_zero_to_one_is_warned_about(mask_folders, tmp_path, caplog):
+    labels = _box(2, 8) * 2  # a label map with label 2
+    pred, gt = mask_folders({"gt/a.nii.gz": _box(2, 8), "pred/a.nii.gz": labels})
+    with caplog.at_level("WARNING"):
+        result = evaluate_folders(pred, gt, tmp_path / "out")
+    assert result.rows[0]["dice"] == 1.0
+    assert "values 0..2 are not a mask's 0..1" in caplog.text

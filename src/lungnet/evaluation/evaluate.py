@@ -167,6 +167,11 @@ def evaluate_case(pair: CasePair) -> dict:
     """
     pred, gt = read_ct(pair.pred), read_ct(pair.gt)
     check_same_geometry(pred, gt)
+    for volume in (pred, gt):
+        low, high = float(volume.array.min()), float(volume.array.max())
+        if low < 0 or high > 1:  # a scan or a label map passed as a mask, most likely
+            log.warning("%s: values %g..%g are not a mask's 0..1; voxels > 0.5 count as tumor",
+                        volume.source, low, high)  # fmt: skip
     p, t = pred.array > 0.5, gt.array > 0.5
     row: dict = {"case": pair.case}
     row.update(case_metrics(p, t, gt.spacing).as_dict())
