@@ -1,0 +1,59 @@
+"""`lungnet demo`: the whole pipeline on built-in synthetic data, with a results table at the end."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="synthesize phantoms, preprocess, train, predict, evaluate and report, end to end",
+        description="Runs every LungNet stage on synthetic chest CT made on the spot. With the default "
+        "settings it takes under 10 minutes on 2 CPU cores. A rerun replaces the output folder.",
+    )
+    p.add_argument("--output-dir", "--output_dir", default="demo_output", help="default: demo_output")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true",
+                   help="tiny sizes and a few training steps: checks that everything runs (seconds, not accuracy)")
+    p.set_defaults(func=run)
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from lungnet.demo import DemoConfig, run_demo
+
+    config = DemoConfig(output_dir=args.output_dir, seed=args.seed)
+    if args.quick:
+        config = DemoConfig(
+            output_dir=args.output_dir, seed=args.seed, train_cases=2, val_cases=1, test_cases=2, size=48,
+            clip_slices_min=4, base_channels=4, max_epochs=1, steps_per_epoch=2, batch_size=4,
+        )
+    print(f"LungNet demo -> {config.output_dir}/", flush=True)
+
+    def on_stage(name: str, seconds: float) -> None:
+        print(f"  {name:<11} done in {seconds:7.1f} s", flush=True)
+
+    result = run_demo(config, on_stage=on_stage)
+    s = result.summary
+    print(f"\n{'case':<10}{'Dice':>8}{'HD95 mm':>10}{'tumors found/present':>23}{'false +':>9}")
+    for row in s["cases"]:
+        found = f"{row['lesion_tp']}/{row['lesions_gt']}"
+        print(f"{row['case']:<10}{_fmt(row['dice']):>8}{_fmt(row['hd95_mm'], 1):>10}{found:>23}{row['lesion_fp']:>9}")
+    print(f"\ntest Dice (mean over {s['tumor_bearing_test_cases']} tumor-bearing cases): {_fmt(s['test_dice_mean'])}")
+    print(f"lesion sensitivity: {_fmt(s['lesion_sensitivity'])} ({s['lesions_found']}/{s['lesions_present']})")
+    print(f"total {s['seconds']['total']:.0f} s\n")
+    p = s["paths"]
+    print(f"masks:        {p['predictions']}/")
+    print(f"reports:      {config.output_dir / 'reports'}/<case>_report.html")
+    print(f"evaluation:   {p['evaluation']}/metrics.csv, summary.json")
+    print(f"checkpoint:   {p['checkpoint']}")
+    print(f"TensorBoard:  tensorboard --logdir {p['tensorboard']}")
+    print(f"summary:      {result.paths['summary']}")
+    return 0

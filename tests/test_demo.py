@@ -1,0 +1,49 @@
+"""`lungnet demo --quick`: every stage runs through the real entry point and leaves every artifact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+def test_quick_demo_writes_every_artifact_and_a_complete_summary(tmp_path):
+    out = tmp_path / "demo_output"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lungnet", "demo", "--quick", "--output-dir", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for stage in ("synth", "preprocess", "train", "predict", "evaluate", "report"):
+        assert f"{stage}" in proc.stdout
+    assert "tensorboard --logdir" in proc.stdout
+
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("test_dice_mean", "lesion_sensitivity", "seconds", "cases", "paths", "settings"):
+        assert key in summary
+    assert set(summary["seconds"]) >= {"synth", "preprocess", "train", "predict", "evaluate", "report", "total"}
+    assert summary["test_cases"] == len(summary["cases"]) == 2
+    assert 0.0 <= summary["test_dice_mean"] <= 1.0
+
+    paths = summary["paths"]
+    from pathlib import Path
+
+    assert Path(paths["checkpoint"]).name == "best.ckpt" and Path(paths["checkpoint"]).is_file()
+    assert list(Path(paths["tensorboard"]).glob("events.out.tfevents.*"))
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == ["lung_004_pred.nii.gz", "lung_005_pred.nii.gz"]
+    assert {"metrics.csv", "summary.json"} <= {p.name for p in (out / "evaluation").iterdir()}
+    for report in paths["reports"].values():
+        assert Path(report).is_file()
+
+
+def test_demo_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    proc = subprocess.run(
+        [sys.executable, "-m", "lungnet", "demo", "--quick", "--output-dir", str(tmp_path)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1 and "was not made by `lungnet demo`" in proc.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
