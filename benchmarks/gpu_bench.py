@@ -4,9 +4,10 @@
     python benchmarks/gpu_bench.py --quick          # tiny sizes on whatever device, seconds (tests the script)
     python benchmarks/gpu_bench.py --out DIR        # JSON goes to DIR (default: benchmarks/results)
 
-Needs torch and lightning, plus what ``import lungnet.data`` pulls in today (numpy, and
-nibabel + SimpleITK through ``lungnet.io``); MONAI is not used. ``src/`` is put on
-``sys.path``, so no installation is needed.
+Needs torch and lightning, plus numpy, nibabel and isal (imported through
+``lungnet.preprocessing`` -> ``lungnet.io``) and tensorboard or tensorboardX (the run's
+logger); MONAI, SimpleITK and matplotlib are not used. The script checks these first and
+names any that are missing. ``src/`` is put on ``sys.path``, so no installation is needed.
 
 - model-only: the U-Net alone (forward + BCE + backward + Adam step) on random tensors
   already on the device; the ceiling of what training can reach.
@@ -24,6 +25,7 @@ nibabel + SimpleITK through ``lungnet.io``); MONAI is not used. ``src/`` is put 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -247,6 +249,14 @@ def training_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
 SECTIONS = {"training": training_section}
 
 
+def missing_packages() -> list[str]:
+    """Packages the training path imports that this Python lacks."""
+    missing = [m for m in ("torch", "lightning", "numpy", "nibabel", "isal") if importlib.util.find_spec(m) is None]
+    if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+        missing.append("tensorboard (or tensorboardX)")
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="folder for the JSON")
@@ -258,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         args.size, args.widths, args.batch, args.steps, args.warmup, args.slices = 64, [8], 4, 4, 2, 16
     else:
         args.size, args.widths, args.batch, args.steps, args.warmup, args.slices = 256, [32, 64], 16, 60, 15, 128
+
+    missing = missing_packages()
+    if missing:
+        print(f"gpu_bench: missing Python packages: {', '.join(missing)}", file=sys.stderr)
+        return 2
 
     import lightning
     import torch
