@@ -1,4 +1,4 @@
-"""Training speed on one GPU: model-only and end-to-end slices/s, bf16 + channels_last vs defaults.
+"""Training and inference speed on one GPU: slices/s and seconds per scan, bf16 + channels_last vs defaults.
 
     python benchmarks/gpu_bench.py                  # GPU: 256 x 256, widths 32 and 64, batch 16 (< 4 min)
     python benchmarks/gpu_bench.py --quick          # tiny sizes on whatever device, seconds (tests the script)
@@ -243,10 +243,72 @@ def training_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------------------------------- section: inference
+
+
+def _sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def inference_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
+    """Model-only inference slices/s, and seconds per MSD-sized scan from file read to file written."""
+    import statistics
+
+    import nibabel as nib
+    import numpy as np
+    import torch
+
+    from lungnet.inference import Predictor
+    from lungnet.models import UNet
+    from lungnet.preprocessing import PreprocessConfig
+    from lungnet.synthetic import make_phantom
+
+    cuda = torch.cuda.is_available() and not args.cpu
+    device = "cuda" if cuda else "cpu"
+    scan_size, slices, batch = (96, 48, 8) if args.quick else (512, 300, 64)
+    workdir.mkdir(parents=True, exist_ok=True)
+    phantom = make_phantom(seed=5, size=scan_size, slices=slices)
+    scan = workdir / "scan.nii.gz"
+    nib.save(nib.Nifti1Image(np.asarray(phantom.hu).astype(np.int16), phantom.affine), scan)
+    rows = []
+    for width in args.widths:
+        torch.manual_seed(0)
+        model = UNet(in_channels=1, base_channels=width, depth=4)
+        ckpt = workdir / f"w{width}.ckpt"
+        torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
+                    "hyper_parameters": {"lungnet_checkpoint": 1, "model": model.config, "context_slices": 0,
+                                         "preprocess": PreprocessConfig(target_size=(args.size, args.size),
+                                                                        clip_slices_min=30).to_dict()}}, ckpt)
+        for precision in ("bf16", "fp32"):
+            predictor = Predictor(ckpt, device=device, precision=precision, batch_size=batch)
+            x = np.random.default_rng(0).normal(0, 0.3, (batch * 4, args.size, args.size)).astype(np.float32)
+            predictor.predict_slices(x)  # warm-up: kernel selection, allocator
+            times = []
+            for _ in range(3):
+                _sync()
+                start = time.perf_counter()
+                predictor.predict_slices(x)
+                _sync()
+                times.append(time.perf_counter() - start)
+            model_rate = len(x) / statistics.median(times)
+            predictor.predict_file(scan, workdir / "out", overwrite=True)  # warm-up on the real shape
+            runs = [predictor.predict_file(scan, workdir / "out", overwrite=True).seconds for _ in range(3)]
+            split = {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
+            rows.append({"section": "inference", "width": width, "precision": precision, "size": args.size,
+                         "batch": batch, "device": device, "scan_shape": [scan_size, scan_size, slices],
+                         "model_only_slices_s": round(model_rate, 1), "end_to_end_s": split})
+            print(f"  width {width:3d} {precision:5s} model-only {model_rate:8.1f} slices/s; scan end to end "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in split.items()) + " s", flush=True)
+    return rows
+
+
 # ---------------------------------------------------------------------------- main
 
 #: Benchmark sections, run in this order; each returns a list of result rows.
-SECTIONS = {"training": training_section}
+SECTIONS = {"training": training_section, "inference": inference_section}
 
 
 def missing_packages() -> list[str]:
@@ -298,9 +360,16 @@ def main(argv: list[str] | None = None) -> int:
     slug = "".join(c if c.isalnum() else "_" for c in payload["device"]).strip("_").lower()
     path = write_json(args.out, f"gpu_bench_{tag}_{slug}.json", payload)
     print(f"\n{'section':9s} {'width':>5s} {'mode':19s} {'model-only':>11s} {'end-to-end':>11s} {'ratio':>6s}")
-    for r in (r for r in rows if "width" in r):
+    for r in (r for r in rows if r["section"] == "training"):
         print(f"{r['section']:9s} {r['width']:5d} {r['mode']:19s} {r['model_only_slices_s']:11.1f} "
               f"{r['end_to_end_slices_s']:11.1f} {r['e2e_over_model']:6.2f}")
+    inference = [r for r in rows if r["section"] == "inference"]
+    if inference:
+        shape = " x ".join(map(str, inference[0]["scan_shape"]))
+        print(f"\n{'inference':9s} {'width':>5s} {'precision':9s} {'model-only slices/s':>20s}  seconds per {shape} scan")
+        for r in inference:
+            split = ", ".join(f"{k} {v:.2f}" for k, v in r["end_to_end_s"].items())
+            print(f"{'':9s} {r['width']:5d} {r['precision']:9s} {r['model_only_slices_s']:20.1f}  {split}")
     print(f"\ntotal {payload['wall_s']} s; JSON: {path}")
     return 0
 
