@@ -54,6 +54,7 @@ class DemoConfig:
     context_slices: int = 1  # 2.5D: each slice with one neighbour above and below
     loss: str = "bce_dice"
     learning_rate: float = 2e-3
+    augment: bool = True  # affine + elastic on training batches
     batch_size: int = 16
     max_epochs: int = 12
     steps_per_epoch: int = 30  # fixed steps (not wall time) keep the demo deterministic
@@ -138,7 +139,7 @@ def run_demo(config: DemoConfig, on_stage: Callable[[str, float], None] | None =
         data_dir=paths["processed"], default_root_dir=paths["artifacts"], batch_size=config.batch_size,
         max_epochs=config.max_epochs, limit_train_batches=config.steps_per_epoch,
         learning_rate=config.learning_rate, loss=config.loss, base_channels=config.base_channels,
-        context_slices=config.context_slices, seed=config.seed,
+        context_slices=config.context_slices, seed=config.seed, augment=config.augment,
     )))
 
     test_scans = sorted(p for p in (paths["data"] / "imagesTs").glob("*.nii.gz") if not p.name.startswith("."))

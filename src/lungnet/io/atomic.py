@@ -11,6 +11,13 @@ from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_dir", "TMP_PREFIX"]
 
+
+def _umask_mode(base: int) -> int:
+    """``base`` (0o666 files, 0o777 folders) less the process umask, as open() and mkdir() would give."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return base & ~mask
+
 #: Temporary names start with this, so leftovers of a killed run are easy to find and remove.
 TMP_PREFIX = ".lungnet-tmp-"
 
@@ -31,6 +38,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates 0600 files; outputs should be as readable as any file the user writes.
+        os.chmod(tmp, _umask_mode(0o666))
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -48,6 +57,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=target.parent))
     try:
         yield tmp
+        os.chmod(tmp, _umask_mode(0o777))  # mkdtemp creates 0700 folders
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=target.parent))
             os.replace(target, old / "old")
