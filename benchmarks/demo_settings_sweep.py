@@ -25,13 +25,14 @@ sys.path.insert(0, str(ROOT / "src"))
 
 # name -> changes to DemoConfig; candidates with the same data settings share one dataset per seed.
 CANDIDATES = {
-    "default": {},
-    "no augmentation": {"augment": False},
-    "no aug, batch 8, 2x steps": {"augment": False, "batch_size": 8, "steps_per_epoch": 60},
-    "no aug, lr 3e-3": {"augment": False, "learning_rate": 3e-3},
-    "2x steps": {"max_epochs": 24},
-    "no aug, tumors 15-50 mm": {"augment": False, "tumor_diameter_mm": (15.0, 50.0)},
-    "tumors 15-50 mm": {"tumor_diameter_mm": (15.0, 50.0)},
+    "no aug, b8, 1080 steps": {"augment": False, "batch_size": 8, "max_epochs": 18, "steps_per_epoch": 60,
+                               "val_every": 3},
+    "no aug, b8, 1080 steps, lr 3e-3": {"augment": False, "batch_size": 8, "max_epochs": 18, "steps_per_epoch": 60,
+                                        "val_every": 3, "learning_rate": 3e-3},
+    "no aug, b4, 2160 steps": {"augment": False, "batch_size": 4, "max_epochs": 18, "steps_per_epoch": 120,
+                               "val_every": 3},
+    "no aug, b8, 1080 steps, 15-50 mm": {"augment": False, "batch_size": 8, "max_epochs": 18, "steps_per_epoch": 60,
+                                         "val_every": 3, "tumor_diameter_mm": (15.0, 50.0)},
 }
 _DATA_KEYS = ("size", "tumor_diameter_mm", "tumor_count", "train_cases", "val_cases", "test_cases", "clip_slices_min")
 
@@ -81,7 +82,7 @@ def main() -> None:
                     max_epochs=cfg["max_epochs"], limit_train_batches=cfg["steps_per_epoch"],
                     learning_rate=cfg["learning_rate"], loss=cfg["loss"], base_channels=cfg["base_channels"],
                     context_slices=cfg["context_slices"], seed=seed, augment=cfg["augment"],
-                    precision="32-true", channels_last=False,
+                    check_val_every_n_epoch=cfg["val_every"], precision="32-true", channels_last=False,
                 ))
                 train_s = time.perf_counter() - t
                 pred_dir = tmp / f"pred{seed}_{len(rows)}"

@@ -54,10 +54,11 @@ class DemoConfig:
     context_slices: int = 1  # 2.5D: each slice with one neighbour above and below
     loss: str = "bce_dice"
     learning_rate: float = 2e-3
-    augment: bool = True  # affine + elastic on training batches
-    batch_size: int = 16
+    augment: bool = False  # in a few hundred steps augmentation costs more than it gives (sweep: 0.38 vs 0.46)
+    batch_size: int = 8  # more, smaller steps learn faster per slice seen (sweep: 0.52 vs 0.46)
     max_epochs: int = 12
-    steps_per_epoch: int = 30  # fixed steps (not wall time) keep the demo deterministic
+    steps_per_epoch: int = 60  # fixed steps (not wall time) keep the demo deterministic
+    val_every: int = 1  # validate (and maybe checkpoint) every this many epochs
     write_reports: bool = True  # HTML + PNG report per test case
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -140,6 +141,7 @@ def run_demo(config: DemoConfig, on_stage: Callable[[str, float], None] | None =
         max_epochs=config.max_epochs, limit_train_batches=config.steps_per_epoch,
         learning_rate=config.learning_rate, loss=config.loss, base_channels=config.base_channels,
         context_slices=config.context_slices, seed=config.seed, augment=config.augment,
+        check_val_every_n_epoch=config.val_every,
     )))
 
     test_scans = sorted(p for p in (paths["data"] / "imagesTs").glob("*.nii.gz") if not p.name.startswith("."))
