@@ -26,8 +26,22 @@ def _fmt(value, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def _quiet() -> None:
+    """The demo prints one line per stage; the libraries' own banners would drown them."""
+    import logging
+    import warnings
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lungnet.viz.report",
+                 "lungnet.preprocessing.nifti_processor", "lungnet.engine.train", "lungnet.data.data_module",
+                 "lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="lightning")
+
+
 def run(args: argparse.Namespace) -> int:
     from lungnet.demo import DemoConfig, run_demo
+
+    _quiet()
 
     config = DemoConfig(output_dir=args.output_dir, seed=args.seed)
     if args.quick:
