@@ -140,9 +140,12 @@ class Predictor:
 
     @torch.inference_mode()
     def predict_slices(self, slices: np.ndarray) -> torch.Tensor:
-        """``(Z, H, W)`` preprocessed slices -> ``(Z, H, W)`` float32 tumor probabilities on the CPU."""
+        """``(Z, H, W)`` preprocessed slices -> ``(Z, H, W)`` float32 tumor probabilities on the model's device.
+
+        They stay on the device so that resizing them back to the scan's size runs there too.
+        """
         n = len(slices)
-        out = torch.empty((n, *slices.shape[1:]), dtype=torch.float32)
+        out = torch.empty((n, *slices.shape[1:]), dtype=torch.float32, device=self.device)
         if n == 0:
             return out
         stack = torch.from_numpy(np.ascontiguousarray(slices))
@@ -166,7 +169,7 @@ class Predictor:
                     prob = prob + torch.sigmoid(self.model(batch.flip(-1)).float()).flip(-1)
                     prob = prob + torch.sigmoid(self.model(batch.flip(-2)).float()).flip(-2)
                     prob = prob / 3
-            out[start : idx.stop] = prob[:, 0].float().cpu()
+            out[start : idx.stop] = prob[:, 0].float()
         return out
 
     # ------------------------------------------------------------------- files

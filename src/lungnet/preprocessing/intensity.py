@@ -159,8 +159,9 @@ def restore_probabilities(
     if expected == 0:
         return out
     if tuple(probs.shape[-2:]) != (x, y):
+        # On whatever device the probabilities are (a GPU does this in milliseconds).
         probs = F.interpolate(probs[:, None], size=(x, y), mode="bilinear", align_corners=False)[:, 0]
-    out[:, :, kept] = probs.numpy().transpose(1, 2, 0)
+    out[:, :, kept] = probs.cpu().numpy().transpose(1, 2, 0)
     return out
 
 
