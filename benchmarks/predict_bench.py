@@ -7,9 +7,9 @@
 Each variant runs in its own process so its peak RSS is its own. Reported per scan:
 seconds split into read / preprocess / model / postprocess / write (median over scans),
 peak RSS, and the Dice of each mask against LungNet's float32 mask. Without
---checkpoint the network has random weights (speed does not depend on them; the Dice
-check then compares noise-like masks, a stricter test of bf16 agreement than a
-confident trained model). Writes JSON to --out and prints a table.
+--checkpoint the network has random weights with its output bias set so that about 5%
+of voxels are tumor (speed does not depend on the weights; the Dice check then compares
+noise-like masks, a stricter test of bf16 agreement than a confident trained model). Writes JSON to --out and prints a table.
 """
 
 from __future__ import annotations
@@ -45,14 +45,25 @@ def make_scans(folder: Path, n: int, size: int, slices: int) -> list[Path]:
     return paths
 
 
-def make_checkpoint(path: Path, width: int, size: int) -> Path:
+def make_checkpoint(path: Path, width: int, size: int, scan: Path) -> Path:
+    import numpy as np
     import torch
 
+    from lungnet.io import read_ct
     from lungnet.models import UNet
-    from lungnet.preprocessing import PreprocessConfig
+    from lungnet.preprocessing import PreprocessConfig, preprocess_image
 
     torch.manual_seed(0)
-    model = UNet(in_channels=1, base_channels=width, depth=4)
+    model = UNet(in_channels=1, base_channels=width, depth=4).eval()
+    config = PreprocessConfig(target_size=(size, size), clip_slices_min=30)
+    # Random weights give logits of one sign almost everywhere, hence empty masks whose
+    # Dice is trivially 1. Shift the output bias so that about 5% of voxels are tumor:
+    # a noise-like mask is a strict test of bf16 against float32.
+    slices = preprocess_image(read_ct(scan).array, config)
+    sample = torch.from_numpy(slices[:: max(1, len(slices) // 8)][:, None])
+    with torch.no_grad():
+        logits = model(sample).flatten()
+        model.outc.bias -= float(np.quantile(logits.numpy(), 0.95))
     torch.save(
         {
             "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
@@ -60,7 +71,7 @@ def make_checkpoint(path: Path, width: int, size: int) -> Path:
                 "lungnet_checkpoint": 1,
                 "model": model.config,
                 "context_slices": 0,
-                "preprocess": PreprocessConfig(target_size=(size, size), clip_slices_min=30).to_dict(),
+                "preprocess": config.to_dict(),
             },
         },
         path,
@@ -164,7 +175,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         scans = make_scans(tmp, args.scans, args.size, args.slices)
-        ckpt = str(args.checkpoint or make_checkpoint(tmp / "bench.ckpt", args.width, args.net_size))
+        ckpt = str(args.checkpoint or make_checkpoint(tmp / "bench.ckpt", args.width, args.net_size, scans[0]))
         variants = {"lungnet auto": ("run_lungnet", "auto"), "lungnet fp32": ("run_lungnet", "fp32")}
         if not args.skip_naive:
             variants["naive loop"] = ("run_naive", "fp32")
