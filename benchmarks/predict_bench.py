@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import platform
-import resource
 import statistics
 import sys
 import tempfile
@@ -27,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from isolated import in_process  # noqa: E402
 
 
 def make_scans(folder: Path, n: int, size: int, slices: int) -> list[Path]:
@@ -128,25 +129,6 @@ def run_naive(scan: str, checkpoint: str, out_dir: str, precision: str) -> dict:
     return {"seconds": seconds, "mask": str(out)}
 
 
-def _child(fn_name: str, args: tuple, queue: mp.Queue) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, len(__import__("os").sched_getaffinity(0))))
-    result = globals()[fn_name](*args)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put(result)
-
-
-def in_process(fn_name: str, *args) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(fn_name, args, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
-
-
 def dice(a_path: str, b_path: str) -> float:
     import nibabel as nib
     import numpy as np
@@ -185,7 +167,7 @@ def main() -> None:
             for name, (fn, precision) in variants.items():
                 out = tmp / name.replace(" ", "_")
                 out.mkdir(exist_ok=True)
-                r = in_process(fn, str(scan), ckpt, str(out), precision)
+                r = in_process(globals()[fn], str(scan), ckpt, str(out), precision)
                 masks[name] = r["mask"]
                 rows[name].append(r)
                 print(f"{scan.name} {name}: {r['seconds']['total']:.1f} s", flush=True)

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import platform
-import resource
 import shutil
 import statistics
 import sys
@@ -26,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from isolated import in_process  # noqa: E402
 
 
 def seed_style(input_root: str, output_root: str, size: int, clip: int) -> dict:
@@ -66,24 +67,6 @@ def lungnet(input_root: str, output_root: str, size: int, clip: int, workers: in
     return {"per_case_s": [wall / n] * n, "wall_s": wall}
 
 
-def _child(fn_name: str, args: tuple, queue: mp.Queue) -> None:
-    result = globals()[fn_name](*args)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result["peak_rss_mb"] = max(own, workers) / 1024
-    queue.put(result)
-
-
-def in_process(fn_name: str, *args) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(fn_name, args, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", type=int, default=4)
@@ -114,7 +97,7 @@ def main() -> None:
         for name, (fn, extra) in variants.items():
             out = tmp / "out"
             shutil.rmtree(out, ignore_errors=True)
-            results[name] = in_process(fn, str(data), str(out), args.target, args.clip, *extra)
+            results[name] = in_process(globals()[fn], str(data), str(out), args.target, args.clip, *extra)
             print(f"{name}: {statistics.median(results[name]['per_case_s']):.2f} s/volume", flush=True)
 
     summary = {

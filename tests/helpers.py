@@ -44,3 +44,14 @@ def tiny_case(seed: int, shape=(48, 40, 24)) -> tuple[np.ndarray, np.ndarray]:
     label[x : x + 8, y : y + 6, shape[2] - 8 : shape[2] - 4] = 1
     hu[label == 1] = 40
     return hu, label
+
+
+def assert_same_geometry(a: Path, b: Path) -> None:
+    """Two NIfTI files share shape, affine, qform and sform with their codes."""
+    ia, ib = nib.load(a), nib.load(b)
+    assert ia.shape == ib.shape
+    np.testing.assert_array_equal(ia.affine, ib.affine)
+    np.testing.assert_array_equal(ia.header.get_qform(), ib.header.get_qform())
+    np.testing.assert_array_equal(ia.header.get_sform(), ib.header.get_sform())
+    assert int(ia.header["qform_code"]) == int(ib.header["qform_code"])
+    assert int(ia.header["sform_code"]) == int(ib.header["sform_code"])

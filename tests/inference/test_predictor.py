@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import RAS_AFFINE, lps_twin, save_nifti, tiny_case
+from helpers import RAS_AFFINE, assert_same_geometry, lps_twin, save_nifti, tiny_case
 from lungnet.errors import CheckpointError
 from lungnet.inference import Predictor, expand_inputs, load_checkpoint, output_name
 from lungnet.io import read_ct
@@ -20,22 +20,12 @@ from lungnet.preprocessing import PreprocessConfig, preprocess_image
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "inference.py"
 
 
-def _same_geometry(a: Path, b: Path) -> None:
-    ia, ib = nib.load(a), nib.load(b)
-    assert ia.shape == ib.shape
-    np.testing.assert_array_equal(ia.affine, ib.affine)
-    np.testing.assert_array_equal(ia.header.get_sform(), ib.header.get_sform())
-    np.testing.assert_array_equal(ia.header.get_qform(), ib.header.get_qform())
-    assert (int(ia.header["qform_code"]), int(ia.header["sform_code"])) == (
-        int(ib.header["qform_code"]), int(ib.header["sform_code"]))
-
-
 def test_mask_has_the_scans_exact_geometry_dtype_and_values(checkpoint, tmp_path):
     hu, _ = tiny_case(1)
     scan = save_nifti(tmp_path / "in" / "patient_ct.nii.gz", hu)
     outcome = Predictor(checkpoint, device="cpu").predict_file(scan, tmp_path / "out")
     assert outcome.status == "done" and outcome.mask_path == tmp_path / "out" / "patient_ct_pred.nii.gz"
-    _same_geometry(scan, outcome.mask_path)
+    assert_same_geometry(scan, outcome.mask_path)
     stored = np.asanyarray(nib.load(outcome.mask_path).dataobj)
     assert stored.dtype == np.uint8 and set(np.unique(stored)) <= {0, 1}
 
@@ -133,7 +123,7 @@ def test_real_lps_scan_and_dicom_series_give_masks_in_their_exact_geometry(check
     predictor = Predictor(checkpoint, device="cpu")
     nifti = real_ct / "chest_ct_lps_1p5mm.nii.gz"
     out = predictor.predict_file(nifti, tmp_path)
-    _same_geometry(nifti, out.mask_path)
+    assert_same_geometry(nifti, out.mask_path)
     series = predictor.predict_file(real_ct / "dicom_series", tmp_path)
     assert series.mask_path.name == "dicom_series_pred.nii.gz"
     back = read_ct(series.mask_path)

@@ -10,19 +10,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from helpers import RAS_AFFINE, lps_twin, save_nifti
+from helpers import RAS_AFFINE, assert_same_geometry, lps_twin, save_nifti
 from lungnet.errors import LungNetInputError
 from lungnet.io import read_ct, write_mask
-
-
-def _assert_same_geometry(a: Path, b: Path) -> None:
-    ia, ib = nib.load(a), nib.load(b)
-    assert ia.shape == ib.shape
-    np.testing.assert_array_equal(ia.affine, ib.affine)
-    np.testing.assert_array_equal(ia.header.get_qform(), ib.header.get_qform())
-    np.testing.assert_array_equal(ia.header.get_sform(), ib.header.get_sform())
-    assert int(ia.header["qform_code"]) == int(ib.header["qform_code"])
-    assert int(ia.header["sform_code"]) == int(ib.header["sform_code"])
 
 
 def test_ras_nifti_is_read_unchanged_with_spacing(tmp_path):
@@ -63,7 +53,7 @@ def test_mask_round_trip_keeps_lps_geometry_and_voxels(tmp_path):
     mask = np.zeros(ct.shape, np.uint8)
     mask[0, 0, 0] = 1  # canonical corner: the most left, posterior, inferior voxel
     out = write_mask(mask, ct, tmp_path / "mask.nii.gz")
-    _assert_same_geometry(src, out)
+    assert_same_geometry(src, out)
     stored = np.asanyarray(nib.load(out).dataobj)
     assert stored.dtype == np.uint8
     # In LPS storage the canonical (0, 0, 0) voxel is the last one along x and y.
@@ -81,7 +71,7 @@ def test_real_lps_scan_reads_in_hu_and_round_trips_exactly(real_ct, tmp_path):
     assert 0.15 < np.mean((ct.array > -950) & (ct.array < -600)) < 0.6
     mask = (ct.array > 300).astype(np.uint8)  # bone
     out = write_mask(mask, ct, tmp_path / "bone.nii.gz")
-    _assert_same_geometry(src, out)
+    assert_same_geometry(src, out)
     np.testing.assert_array_equal(np.asanyarray(nib.load(out).dataobj), (nib.load(src).get_fdata() > 300))
 
 
