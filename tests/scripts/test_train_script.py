@@ -75,8 +75,10 @@ def test_gpu_benchmark_runs_quick_on_cpu_and_writes_json(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     (result,) = tmp_path.glob("gpu_bench_quick_*.json")
     rows = json.loads(result.read_text())["rows"]
-    assert [r["section"] for r in rows] == ["augmentation", "training", "training"]
+    assert [r["section"] for r in rows] == ["augmentation", "training", "training", "inference", "inference"]
     assert rows[0]["affine_elastic_batch_ms"] > 0
-    rows = rows[1:]
-    assert {r["mode"] for r in rows} == {"bf16+channels_last", "defaults"}
-    assert all(r["model_only_slices_s"] > 0 and r["end_to_end_slices_s"] > 0 for r in rows)
+    training, inference = rows[1:3], rows[3:]
+    assert {r["mode"] for r in training} == {"bf16+channels_last", "defaults"}
+    assert all(r["model_only_slices_s"] > 0 and r["end_to_end_slices_s"] > 0 for r in training)
+    assert {r["precision"] for r in inference} == {"bf16", "fp32"}
+    assert all(r["model_only_slices_s"] > 0 and r["end_to_end_s"]["total"] > 0 for r in inference)
