@@ -1,6 +1,6 @@
 """Accuracy on held-out phantoms: 3D Dice, HD95 and lesion sensitivity by tumor size.
 
-    python benchmarks/accuracy_bench.py --preset cpu      # 128 px, width 16, 2.5D, BCE + Dice (~30-40 min, 2 cores)
+    python benchmarks/accuracy_bench.py --preset cpu      # 128 px, width 16, 2.5D, BCE + Dice, 2,400 steps (~20 min, 2 cores)
     python benchmarks/accuracy_bench.py --preset gpu      # the seed's settings: 512 px scans -> 256, width 64, BCE
     python benchmarks/accuracy_bench.py --preset cpu --quick   # tiny, to test the script
 
@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 PRESETS = {
     "cpu": dict(train_cases=48, val_cases=8, test_cases=20, size=128, base_channels=16, context_slices=1,
-                loss="bce_dice", learning_rate=2e-3, batch_size=16, max_epochs=30, steps_per_epoch=40),
+                loss="bce_dice", learning_rate=2e-3, batch_size=8, augment=False, max_epochs=30,
+                steps_per_epoch=80, val_every=3),
     "gpu": dict(train_cases=64, val_cases=8, test_cases=20, size=512, target_size=256, base_channels=64,
                 context_slices=0, loss="bce", learning_rate=1e-3, batch_size=16, max_epochs=40,
                 steps_per_epoch=150),
