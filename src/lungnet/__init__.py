@@ -26,6 +26,9 @@ _LAZY = {
     "LungDataModule": "lungnet.data",
     "UNet": "lungnet.models",
     "TumorSegmentationTask": "lungnet.engine",
+    "TrainConfig": "lungnet.engine",
+    "TrainResult": "lungnet.engine",
+    "train": "lungnet.engine",
     "Predictor": "lungnet.inference",
 }
 
