@@ -82,3 +82,22 @@ def test_gpu_benchmark_runs_quick_on_cpu_and_writes_json(tmp_path):
     assert all(r["model_only_slices_s"] > 0 and r["end_to_end_slices_s"] > 0 for r in training)
     assert {r["precision"] for r in inference} == {"bf16", "fp32"}
     assert all(r["model_only_slices_s"] > 0 and r["end_to_end_s"]["total"] > 0 for r in inference)
+
+
+def test_seed_pipeline_runs_on_a_lungnet_synth_dataset(tmp_path):
+    # The seed README's two steps, unchanged, on phantoms from `lungnet synth`.
+    from lungnet import NiftiPreprocessor
+    from lungnet.synthetic import write_msd_dataset
+
+    raw = write_msd_dataset(tmp_path / "raw_data", cases=3, seed=0, size=48, slices=48,
+                            tumor_diameter_mm=(15.0, 40.0), tumor_count=(1, 2))
+    processor = NiftiPreprocessor(target_size=(48, 48), clip_slices_min=8)
+    processor.run(input_root=raw, output_root=tmp_path / "processed_data", val_split_count=1)
+    cmd = [sys.executable, str(SCRIPT), "--data_dir", str(tmp_path / "processed_data"), "--batch_size", "16",
+           "--max_epochs", "1", "--gpus", "1" if torch.cuda.is_available() else "0", *TINY]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = tmp_path / "artifacts" / "unet_logs" / "version_0"
+    assert (run / "checkpoints" / "best.ckpt").is_file()
+    events = EventAccumulator(str(run), size_guidance={"images": 0}).Reload()
+    assert any(tag.startswith("samples/") for tag in events.Tags()["images"])
