@@ -233,3 +233,19 @@ def test_predict_report_writes_tumor_tables_and_html_beside_the_mask(checkpoint,
     names = {p.name for p in (tmp_path / "o").iterdir()}
     assert {"patient_pred.nii.gz", "patient_report.html", "patient_tumors.csv", "patient_tumors.json"} <= names
     assert "<html" in outcome.report_path.read_text().lower()
+
+
+def test_seed_inference_command_on_a_lungnet_synth_scan_gives_a_mask_on_its_grid(checkpoint, tmp_path):
+    from lungnet.synthetic import write_msd_dataset
+
+    data = write_msd_dataset(tmp_path / "data", cases=0, test_cases=2, seed=3, size=48, slices=40)
+    for scan in sorted((data / "imagesTs").glob("*.nii.gz")):  # seeds give RAS and LPS storage alike
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--input_nifti", str(scan), "--checkpoint", str(checkpoint),
+             "--output_dir", str(tmp_path / "predictions"), "--device", "cpu"],
+            capture_output=True, text=True,
+        )
+        assert proc.returncode == 0, proc.stderr
+        mask = tmp_path / "predictions" / scan.name.replace(".nii.gz", "_pred.nii.gz")
+        assert_same_geometry(scan, mask)
+        assert_same_geometry(data / "labelsTs" / scan.name, mask)
