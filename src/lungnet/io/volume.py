@@ -332,8 +332,8 @@ def write_volume(
     image = nib.Nifti1Image(data, None, header=header)
     with atomic_path(path) as tmp:
         if path.name.lower().endswith(".gz"):
-            # ISA-L's gzip at level 1 writes a 512 x 512 x 300 mask several times faster than
-            # nibabel's zlib stream; any gzip reader opens it.
+            # ISA-L's gzip at level 1 writes a 512 x 512 x 300 mask about twice as fast as
+            # nibabel's zlib stream (0.06 s against 0.11 s here); any gzip reader opens it.
             tmp.write_bytes(igzip.compress(image.to_bytes(), compresslevel=_GZIP_LEVEL))
         else:
             nib.save(image, tmp)

@@ -125,8 +125,9 @@ def preprocess_image(hu_xyz: np.ndarray, config: PreprocessConfig) -> np.ndarray
     slices = _slices_first(hu_xyz, config).float()
     if slices.shape[0] == 0:
         return np.zeros((0, *config.target_size), np.float32)
-    # One bilinear interpolate over the whole stack: ~15x faster than scipy.ndimage.zoom
-    # slice by slice on a 512 x 512 x 300 volume, and the same arithmetic on every path.
+    # One bilinear interpolate over the whole stack instead of scipy's zoom slice by slice
+    # (benchmarks/preprocess_bench.py compares the two pipelines), and the same arithmetic
+    # on every path.
     out = normalize(slices, config)
     size_wh = config.target_size[::-1]
     if tuple(out.shape[-2:]) != size_wh:
