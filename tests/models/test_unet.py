@@ -30,11 +30,25 @@ def test_odd_sizes_are_padded_not_resampled():
 
 def test_default_matches_the_seed_architecture():
     model = UNet()
-    assert model.config == {"in_channels": 1, "out_channels": 1, "base_channels": 64, "depth": 4}
+    assert model.config == {"in_channels": 1, "out_channels": 1, "base_channels": 64, "depth": 4, "norm": "none"}
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert model.size_multiple == 16
     assert model.inc[0].out_channels == 64
     assert model.downs[-1][2].out_channels == 1024
     assert isinstance(model.outc, torch.nn.Conv2d) and model.outc.kernel_size == (1, 1)
+
+
+def test_batch_norm_follows_every_convolution_and_replaces_its_bias():
+    model = UNet(base_channels=4, depth=2, norm="batch")
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == len(convs) and all(c.bias is None for c in convs)
+    assert UNet(**model.config).config["norm"] == "batch"
+
+
+def test_unknown_norm_is_refused():
+    with pytest.raises(ValueError, match="norm"):
+        UNet(norm="group")
 
 
 def test_gradient_reaches_every_parameter():
