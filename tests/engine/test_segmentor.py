@@ -73,7 +73,7 @@ def test_checkpoint_loads_with_weights_only_and_holds_the_contract(trained_run):
         hp = ckpt["hyper_parameters"]
         _assert_plain(hp)
         assert hp["lungnet_checkpoint"] == 1
-        assert hp["model"] == {"in_channels": 3, "out_channels": 1, "base_channels": 4, "depth": 2}
+        assert hp["model"] == {"in_channels": 3, "out_channels": 1, "base_channels": 4, "depth": 2, "norm": "none"}
         assert hp["context_slices"] == 1
         assert hp["loss"] == "bce_dice" and hp["learning_rate"] == 2e-3
         assert hp["preprocess"] == LungDataModule(data).preprocess_config
@@ -121,6 +121,49 @@ def test_augmentation_changes_training_batches_and_never_validation(slice_folder
         raw = torch.stack([dm.val_dataset[i]["image"] for i in batch["index"].tolist()])
         raw_mask = torch.stack([dm.val_dataset[i]["mask"] for i in batch["index"].tolist()])
         assert torch.equal(batch["image"], raw) and torch.equal(batch["mask"], raw_mask)
+
+
+def test_patch_training_crops_training_batches_and_keeps_validation_whole(slice_folder, tmp_path):
+    dm = LungDataModule(slice_folder, batch_size=4)
+    task = TumorSegmentationTask({"base_channels": 2, "depth": 1}, patch_size=16, num_sample_figures=0)
+    spy = _BatchSpy()
+    trainer = L.Trainer(
+        default_root_dir=tmp_path, max_epochs=1, limit_train_batches=2, callbacks=[spy], logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+    )
+    trainer.fit(task, datamodule=dm)
+    assert task.hparams["patch_size"] == 16
+    full = tuple(dm.val_dataset[0]["image"].shape[-2:])
+    assert full[0] > 16
+    for batch in spy.train:
+        assert batch["image"].shape[-2:] == batch["mask"].shape[-2:] == (16, 16)
+    assert spy.val and all(tuple(b["image"].shape[-2:]) == full for b in spy.val)
+    assert torch.isfinite(trainer.callback_metrics["train/loss"])
+
+
+class _LearningRates(L.Callback):
+    def __init__(self):
+        self.rates = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.rates.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_poly_schedule_decays_the_learning_rate_step_by_step_towards_zero(slice_folder, tmp_path):
+    dm = LungDataModule(slice_folder, batch_size=4)
+    task = TumorSegmentationTask({"base_channels": 2, "depth": 1}, learning_rate=1e-2, lr_schedule="poly",
+                                 num_sample_figures=0)
+    rates = _LearningRates()
+    trainer = L.Trainer(
+        default_root_dir=tmp_path, max_epochs=2, limit_train_batches=5, limit_val_batches=1, callbacks=[rates],
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    )
+    trainer.fit(task, datamodule=dm)
+    assert rates.rates[0] == pytest.approx(1e-2)
+    assert all(a > b for a, b in zip(rates.rates[:-1], rates.rates[1:], strict=True))
+    assert rates.rates[-1] == pytest.approx(1e-2 * (1 / len(rates.rates)) ** 0.9)  # the last step of all
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        TumorSegmentationTask({"base_channels": 2, "depth": 1}, lr_schedule="cosine")
 
 
 def test_fast_dev_run(slice_folder, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from tiny_training import tiny_config
 import lungnet
 from lungnet.engine import find_last_checkpoint, train
 from lungnet.errors import CheckpointError, LungNetInputError
+
+train_module = importlib.import_module("lungnet.engine.train")  # the module; lungnet.engine.train is the function
 
 
 def test_run_writes_best_and_last_checkpoints_in_the_seed_layout(trained_run):
@@ -54,6 +57,22 @@ def test_invalid_settings_are_refused_by_name(slice_folder, tmp_path):
         train(tiny_config(slice_folder, tmp_path, loss="dice"))
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         train(tiny_config(slice_folder, tmp_path, batch_size=0))
+    with pytest.raises(ValueError, match="norm must be one of"):
+        train(tiny_config(slice_folder, tmp_path, norm="group"))
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        train(tiny_config(slice_folder, tmp_path, lr_schedule="cosine"))
+    with pytest.raises(ValueError, match="patch_size must be >= 16"):
+        train(tiny_config(slice_folder, tmp_path, patch_size=8))
+
+
+@pytest.mark.parametrize(("native", "precision", "channels_last"), [(True, "bf16-mixed", True), (False, "32-true", False)])
+def test_cpu_trains_in_bf16_only_where_the_cpu_computes_it_natively(monkeypatch, tmp_path, native, precision, channels_last):
+    monkeypatch.setattr(train_module, "native_bf16", lambda device: native)
+    accelerator, got_precision, got_channels_last, workers, deterministic = train_module._resolve_device_defaults(
+        tiny_config(tmp_path, tmp_path, accelerator="cpu"))
+    assert (accelerator, got_precision, got_channels_last, workers, deterministic) == ("cpu", precision, channels_last, 0, True)
+    explicit = tiny_config(tmp_path, tmp_path, accelerator="cpu", precision="32-true", channels_last=False)
+    assert train_module._resolve_device_defaults(explicit)[1:3] == ("32-true", False)
 
 
 def test_resume_from_last_continues_at_the_right_step(trained_run, tmp_path):

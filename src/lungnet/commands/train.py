@@ -35,19 +35,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp (default: auto)")
     p.add_argument("--num-nodes", "--num_nodes", type=int, default=1, metavar="N")
     p.add_argument("--precision", default=None,
-                   help="Lightning precision, e.g. bf16-mixed, 32-true (default: bf16-mixed on CUDA, 32 on CPU)")
+                   help="Lightning precision, e.g. bf16-mixed, 32-true (default: bf16-mixed where the GPU or CPU "
+                        "computes bf16 natively, else 16-mixed on CUDA and 32-true on the CPU)")
     p.add_argument("--channels-last", "--channels_last", action=argparse.BooleanOptionalAction, default=None,
-                   help="channels_last memory format (default: on for CUDA)")
+                   help="channels_last memory format (default: on for CUDA and for bf16 CPUs)")
     p.add_argument("--num-workers", "--num_workers", type=int, default=None, metavar="N",
                    help="DataLoader workers (default: up to 4 on CUDA, 0 on CPU)")
     p.add_argument("--base-channels", "--base_channels", type=int, default=64, metavar="N",
                    help="U-Net width at full resolution (default: 64, as the seed)")
     p.add_argument("--depth", type=int, default=4, metavar="N", help="U-Net poolings (default: 4)")
+    p.add_argument("--norm", choices=("none", "batch"), default="none",
+                   help="normalization after each convolution: none (the seed's classic U-Net) or batch")
     p.add_argument("--context-slices", "--context_slices", type=int, default=0, metavar="K",
                    help="K neighbouring slices on each side as extra input channels (default: 0)")
     p.add_argument("--loss", choices=("bce", "bce_dice"), default="bce",
                    help="bce (the seed) or bce_dice (BCE + soft Dice)")
     p.add_argument("--learning-rate", "--learning_rate", "--lr", type=float, default=1e-3, metavar="LR")
+    p.add_argument("--patch-size", "--patch_size", type=int, default=None, metavar="N",
+                   help="train on random N x N patches of the slices, tumor kept inside (default: whole slices)")
+    p.add_argument("--lr-schedule", "--lr_schedule", choices=("constant", "poly"), default="constant",
+                   help="constant (the seed) or poly: decay to 0 over the run, (1 - step/total)^0.9")
     p.add_argument("--tumor-fraction", "--tumor_fraction", type=_fraction, default=0.5, metavar="F",
                    help="share of tumor-bearing slices among training draws, or none for no weighting (default: 0.5)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="turn affine + elastic augmentation off")
@@ -109,12 +116,15 @@ def run(args: argparse.Namespace) -> int:
         max_time_s=args.max_time,
         limit_train_batches=args.limit_train_batches,
         learning_rate=args.learning_rate,
+        lr_schedule=args.lr_schedule,
         loss=args.loss,
         base_channels=args.base_channels,
         depth=args.depth,
+        norm=args.norm,
         context_slices=args.context_slices,
         tumor_fraction=args.tumor_fraction,
         augment=args.augment,
+        patch_size=args.patch_size,
         seed=args.seed,
         accelerator=choice[0],
         devices=choice[1],

@@ -6,6 +6,7 @@ from lungnet.data.data_module import (
     tumor_balanced_weights,
 )
 from lungnet.data.lung_dataset import LungDataset, SliceRef, read_slice_manifest
+from lungnet.data.patches import RandomPatches
 from lungnet.data.transforms import AugmentConfig, BatchAugment
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "BatchAugment",
     "LungDataModule",
     "LungDataset",
+    "RandomPatches",
     "SliceRef",
     "read_slice_manifest",
     "tumor_balanced_weights",

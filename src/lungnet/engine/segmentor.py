@@ -22,11 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lungnet.data.patches import RandomPatches
 from lungnet.data.transforms import AugmentConfig, BatchAugment
 from lungnet.evaluation.metrics import EMPTY_DICE
 from lungnet.models.unet import UNet
 
-__all__ = ["TumorSegmentationTask", "LOSSES", "MONITOR", "CHECKPOINT_MARKER", "CHECKPOINT_VERSION", "soft_dice_loss", "per_volume_dice"]
+__all__ = ["TumorSegmentationTask", "LOSSES", "LR_SCHEDULES", "MONITOR", "CHECKPOINT_MARKER", "CHECKPOINT_VERSION", "soft_dice_loss", "per_volume_dice"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ CHECKPOINT_MARKER = "lungnet_checkpoint"
 CHECKPOINT_VERSION = 1
 #: ``"bce"``: BCEWithLogitsLoss (the seed); ``"bce_dice"``: BCE + soft Dice over the batch.
 LOSSES = ("bce", "bce_dice")
+#: ``"constant"``: the learning rate stays put (the seed); ``"poly"``: it decays per step as
+#: ``(1 - step / total_steps) ** 0.9`` (nnU-Net's rule), which settles short trainings.
+LR_SCHEDULES = ("constant", "poly")
 #: Logged each validation epoch: mean over val cases of the 3D Dice of the whole case.
 MONITOR = "val/dice_3d"
 
@@ -102,7 +106,9 @@ class TumorSegmentationTask(L.LightningModule):
         learning_rate: Adam learning rate.
         augment: :class:`AugmentConfig` as a dict, applied to training batches on the
             device; None turns augmentation off.
-        augment_seed: seed of the augmentation's random generator (offset by the rank).
+        augment_seed: seed of the augmentation's (and patches') random generator (offset by the rank).
+        patch_size: train on random ``patch_size`` squares of the slices, each holding
+            tumor when its slice has any (:class:`RandomPatches`); None: whole slices.
         channels_last: run the network in channels_last memory format (fast on CUDA
             tensor cores; not stored in checkpoints).
         num_sample_figures: tumor-bearing val slices whose CT / ground truth / prediction
@@ -119,8 +125,10 @@ class TumorSegmentationTask(L.LightningModule):
         preprocess: dict[str, Any] | None = None,
         loss: str = "bce",
         learning_rate: float = 1e-3,
+        lr_schedule: str = "constant",
         augment: dict[str, Any] | None = None,
         augment_seed: int = 0,
+        patch_size: int | None = None,
         channels_last: bool = False,
         num_sample_figures: int = 3,
         train: dict[str, Any] | None = None,
@@ -131,6 +139,8 @@ class TumorSegmentationTask(L.LightningModule):
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if not learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
         if model is None:
             model = {"in_channels": 1 + 2 * context_slices}
         net = UNet(**model) if isinstance(model, dict) else model
@@ -143,10 +153,12 @@ class TumorSegmentationTask(L.LightningModule):
         self.model = net
         self.loss_name = loss
         self.learning_rate = float(learning_rate)
+        self.lr_schedule = lr_schedule
         self.channels_last = channels_last
         self.num_sample_figures = num_sample_figures
         self.augmenter = None if augment is None else BatchAugment(AugmentConfig(**augment), seed=augment_seed)
         self._augment_seed = augment_seed
+        self.patches = None if patch_size is None else RandomPatches(patch_size, seed=augment_seed)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # Built by hand (not save_hyperparameters()) so the checkpoint holds plain values
@@ -159,8 +171,10 @@ class TumorSegmentationTask(L.LightningModule):
                 "preprocess": None if preprocess is None else dict(preprocess),
                 "loss": loss,
                 "learning_rate": self.learning_rate,
+                "lr_schedule": lr_schedule,
                 "augment": None if augment is None else AugmentConfig(**augment).to_dict(),
                 "augment_seed": int(augment_seed),
+                "patch_size": None if patch_size is None else int(patch_size),
                 "train": dict(train or {}),
             }
         )
@@ -180,13 +194,18 @@ class TumorSegmentationTask(L.LightningModule):
         return loss
 
     def on_fit_start(self) -> None:
+        if self.patches is not None:
+            self.patches.generator.manual_seed(self._augment_seed + self.global_rank)
         if self.augmenter is not None:
             # Each DDP rank augments its own share of the batch: give it its own stream.
             self.augmenter.generator.manual_seed(self._augment_seed + self.global_rank)
 
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
         """Augments training batches where they now lie (the GPU on CUDA); never validation."""
-        if self.augmenter is not None and self._trainer is not None and self.trainer.training:
+        training = self._trainer is not None and self.trainer.training
+        if self.patches is not None and training:
+            batch["image"], batch["mask"] = self.patches(batch["image"], batch["mask"])
+        if self.augmenter is not None and training:
             batch["image"], batch["mask"] = self.augmenter(batch["image"], batch["mask"])
         if self.channels_last:
             batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
@@ -203,8 +222,13 @@ class TumorSegmentationTask(L.LightningModule):
         self.log("train/dice", dice.float(), on_step=False, on_epoch=True, batch_size=b)
         return loss
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
+        if self.lr_schedule == "constant":
+            return optimizer
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: (1 - min(step, total) / total) ** 0.9)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     # -- validation ----------------------------------------------------------------
 

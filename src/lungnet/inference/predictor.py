@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from lungnet.devices import native_bf16, resolve_device
 from lungnet.errors import LungNetInputError
 from lungnet.inference.checkpoint import load_checkpoint
 from lungnet.io import CTVolume, read_ct, write_mask, write_volume
@@ -25,34 +26,6 @@ log = logging.getLogger(__name__)
 THRESHOLD = 0.5
 # 26-connectivity: voxels touching by a face, an edge or a corner are one tumor.
 _CONNECTIVITY = np.ones((3, 3, 3), bool)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple MPS, then CPU; an unavailable GPU falls back to the CPU with a warning."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        log.warning("--device cuda was asked for but no CUDA GPU is available; running on the CPU")
-        return torch.device("cpu")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        log.warning("--device mps was asked for but Apple MPS is not available; running on the CPU")
-        return torch.device("cpu")
-    if device not in ("cpu", "cuda", "mps"):
-        raise LungNetInputError(None, f"unknown device {device!r} (choose auto, cpu, cuda or mps)")
-    return torch.device(device)
-
-
-def _native_bf16(device: torch.device) -> bool:
-    """bf16 only where the hardware runs it natively; emulated bf16 is slower than float32."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    return False
 
 
 def output_name(source: Path, suffix: str = "_pred.nii.gz") -> str:
@@ -129,7 +102,7 @@ class Predictor:
         self.min_tumor_volume_mm3 = float(min_tumor_volume_mm3)
         if precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-        self.use_bf16 = precision == "bf16" or (precision == "auto" and _native_bf16(self.device))
+        self.use_bf16 = precision == "bf16" or (precision == "auto" and native_bf16(self.device))
         self.model = loaded.model.to(self.device, memory_format=torch.channels_last)
 
     # ------------------------------------------------------------------ arrays
