@@ -1,4 +1,4 @@
-"""Training speed on the CPU: model-only vs end-to-end slices/s, and the augmentation's cost.
+"""Training speed on the CPU: model-only vs end-to-end slices/s in float32 and bf16, and the augmentation's cost.
 
     python benchmarks/train_bench.py                 # 128 x 128, width 16, batch 16 (the demo's setting), ~2 min
     python benchmarks/train_bench.py --quick         # tiny sizes, seconds (tests the script)
@@ -93,24 +93,32 @@ def main(argv: list[str] | None = None) -> int:
         per_case = 64
         cases = -(-(steps + warmup) * batch // per_case)
         data = write_synthetic_folder(Path(tmp) / "processed", cases, 1, per_case, size)
-        model = model_only_rate(width, size, batch, steps, warmup, fast=False, device="cpu")
-        e2e = end_to_end_rate(data, Path(tmp) / "runs", width, batch, steps, warmup, fast=False, workers=0,
-                              accelerator="cpu")
-        rows.append({"section": "training", "size": size, "width": width, "batch": batch,
-                     "model_only_slices_s": round(model, 1), "end_to_end_slices_s": round(e2e, 1),
-                     "e2e_over_model": round(e2e / model, 3)})
+        # float32 (the default on CPUs without native bf16) and bf16 + channels_last (the
+        # default where the CPU has AMX or AVX512-BF16), side by side in one run.
+        for fast in (False, True):
+            model = model_only_rate(width, size, batch, steps, warmup, fast=fast, device="cpu")
+            e2e = end_to_end_rate(data, Path(tmp) / f"runs_{fast}", width, batch, steps, warmup, fast=fast,
+                                  workers=0, accelerator="cpu")
+            rows.append({"section": "training", "precision": "bf16 + channels_last" if fast else "float32",
+                         "size": size, "width": width, "batch": batch, "model_only_slices_s": round(model, 1),
+                         "end_to_end_slices_s": round(e2e, 1), "e2e_over_model": round(e2e / model, 3)})
     for aug_size in aug_sizes:
         rows.append({"section": "augmentation", "size": aug_size, "batch": batch,
                      **augmentation_ms(aug_size, batch, repeats)})
     payload = {"device": f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)",
                "torch": torch.__version__, "python": platform.python_version(), "quick": args.quick,
                "wall_s": round(time.perf_counter() - start, 1), "rows": rows}
+    training = [r for r in rows if r["section"] == "training"]
+    payload["bf16_over_fp32_end_to_end"] = round(
+        training[1]["end_to_end_slices_s"] / training[0]["end_to_end_slices_s"], 2)
     path = write_json(args.out, f"train_bench_{'quick' if args.quick else 'cpu'}.json", payload)
-    r = rows[0]
     print(f"training at {size} x {size}, width {width}, batch {batch} on {payload['device']}:")
-    print(f"  model-only  {r['model_only_slices_s']:8.1f} slices/s")
-    print(f"  end-to-end  {r['end_to_end_slices_s']:8.1f} slices/s   (ratio {r['e2e_over_model']:.2f})")
-    for r in rows[1:]:
+    print(f"  {'precision':<22}{'model-only':>12}{'end-to-end':>12}{'ratio':>7}  (slices/s)")
+    for r in training:
+        print(f"  {r['precision']:<22}{r['model_only_slices_s']:12.1f}{r['end_to_end_slices_s']:12.1f}"
+              f"{r['e2e_over_model']:7.2f}")
+    print(f"  bf16 + channels_last over float32, end to end: {payload['bf16_over_fp32_end_to_end']:.2f}x")
+    for r in rows[len(training):]:
         print(f"augmentation of {r['batch']} slices + masks at {r['size']} x {r['size']}: LungNet batched "
               f"{r['lungnet_batched_ms']:.1f} ms, MONAI per sample {r['monai_per_sample_ms']:.1f} ms")
     print(f"total {payload['wall_s']} s; JSON: {path}")

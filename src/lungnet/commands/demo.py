@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         config = DemoConfig(
             output_dir=args.output_dir, seed=args.seed, train_cases=2, val_cases=1, test_cases=2, size=48,
-            clip_slices_min=4, base_channels=4, max_epochs=1, steps_per_epoch=2, batch_size=4,
+            clip_slices_min=4, base_channels=4, max_epochs=1, steps_per_epoch=2, batch_size=4, val_every=1,
         )
     print(f"LungNet demo -> {config.output_dir}/", flush=True)
 
