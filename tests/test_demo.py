@@ -47,3 +47,11 @@ def test_demo_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
     )
     assert proc.returncode == 1 and "was not made by `lungnet demo`" in proc.stderr
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_default_settings_report_on_at_least_ten_tumor_bearing_test_cases_and_choose_on_validation():
+    from lungnet.demo import DemoConfig
+
+    config = DemoConfig()
+    assert config.test_cases >= 10 and config.tumor_count[0] >= 1  # every test phantom bears a tumor
+    assert config.val_cases >= 1  # the checkpoint is chosen on these, never on the test phantoms

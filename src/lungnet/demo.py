@@ -63,6 +63,7 @@ class DemoConfig:
     steps_per_epoch: int = 60  # fixed steps (not wall time) keep the demo deterministic
     val_every: int = 3  # validate (and maybe checkpoint) every this many epochs
     min_tumor_volume_mm3: float = 250.0  # drop predicted specks far smaller than the smallest tumor made
+    precision: str | None = None  # Lightning precision; None: bf16 where the CPU/GPU has it natively, else 32-bit
     write_reports: bool = True  # HTML + PNG report per test case
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -148,7 +149,7 @@ def run_demo(config: DemoConfig, on_stage: Callable[[str, float], None] | None =
         learning_rate=config.learning_rate, lr_schedule=config.lr_schedule, loss=config.loss,
         base_channels=config.base_channels, norm=config.norm,
         context_slices=config.context_slices, seed=config.seed, augment=config.augment,
-        check_val_every_n_epoch=config.val_every,
+        check_val_every_n_epoch=config.val_every, precision=config.precision,
     )))
 
     test_scans = sorted(p for p in (paths["data"] / "imagesTs").glob("*.nii.gz") if not p.name.startswith("."))

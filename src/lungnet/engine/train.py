@@ -173,9 +173,9 @@ def _resolve_device_defaults(config: TrainConfig) -> tuple[str, str, bool, int, 
     on_cuda = accelerator in ("gpu", "cuda")
     if on_cuda and not torch.cuda.is_available():
         raise LungNetInputError(None, f"accelerator {config.accelerator!r} asked for, but no CUDA device is available")
-    # bf16 where the hardware computes it natively: on a CPU with AMX a training step of the
-    # demo's U-Net runs 2.3x faster in bf16 + channels_last than in float32 (measured on the
-    # 2-core development machine); elsewhere the CPU stays in float32, which emulated bf16 loses to.
+    # bf16 where the hardware computes it natively: on a CPU with AMX, training the demo's
+    # U-Net runs 2.9x faster end to end in bf16 + channels_last than in float32
+    # (benchmarks/train_bench.py); elsewhere the CPU stays in float32, which emulated bf16 loses to.
     fast_bf16 = native_bf16(torch.device("cuda" if on_cuda else "cpu"))
     precision = config.precision
     if precision is None:
