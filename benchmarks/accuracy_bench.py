@@ -1,6 +1,6 @@
 """Accuracy on held-out phantoms: 3D Dice, HD95 and lesion sensitivity by tumor size.
 
-    python benchmarks/accuracy_bench.py --preset cpu      # the demo's settings, 64 training phantoms, 4,000 steps (~15 min, 2 cores)
+    python benchmarks/accuracy_bench.py --preset cpu      # the demo's settings, 64 training phantoms, 4,000 steps (~10 min, 2 cores)
     python benchmarks/accuracy_bench.py --preset cpu_noaug  # the same without augmentation or small-component removal
     python benchmarks/accuracy_bench.py --preset gpu      # the seed's settings: 512 px scans -> 256, width 64, BCE
     python benchmarks/accuracy_bench.py --preset cpu --quick   # tiny, to test the script
@@ -28,18 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+# The demo's settings with more phantoms and longer training (bf16 on a CPU with AMX).
+_CPU = dict(train_cases=64, val_cases=8, test_cases=20, size=128, base_channels=16, norm="batch",
+            hu_window=(-1000.0, 400.0), context_slices=1, loss="bce_dice", learning_rate=2e-3,
+            lr_schedule="poly", batch_size=8, augment=True, max_epochs=40, steps_per_epoch=100, val_every=4,
+            min_tumor_volume_mm3=250.0)
 PRESETS = {
-    # The demo's settings with more phantoms and longer training (bf16 on a CPU with AMX).
-    "cpu": dict(train_cases=64, val_cases=8, test_cases=20, size=128, base_channels=16, norm="batch",
-                hu_window=(-1000.0, 400.0), context_slices=1, loss="bce_dice", learning_rate=2e-3,
-                lr_schedule="poly", batch_size=8, augment=True, max_epochs=40, steps_per_epoch=100, val_every=4,
-                min_tumor_volume_mm3=250.0),
+    "cpu": _CPU,
     # The same without augmentation and without dropping small components: both can cost small
     # tumors (a warped mask of a few voxels can vanish; a small prediction falls under 250 mm3).
-    "cpu_noaug": dict(train_cases=64, val_cases=8, test_cases=20, size=128, base_channels=16, norm="batch",
-                      hu_window=(-1000.0, 400.0), context_slices=1, loss="bce_dice", learning_rate=2e-3,
-                      lr_schedule="poly", batch_size=8, augment=False, max_epochs=40, steps_per_epoch=100,
-                      val_every=4, min_tumor_volume_mm3=0.0),
+    "cpu_noaug": {**_CPU, "augment": False, "min_tumor_volume_mm3": 0.0},
     # The seed's: classic U-Net, HU / 3071, single slices, BCE, constant learning rate, augmentation.
     "gpu": dict(train_cases=64, val_cases=8, test_cases=20, size=512, target_size=256, base_channels=64,
                 norm="none", hu_window=None, context_slices=0, loss="bce", learning_rate=1e-3,

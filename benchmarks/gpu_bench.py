@@ -261,6 +261,7 @@ def inference_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
     import numpy as np
     import torch
 
+    from lungnet.checkpoints import checkpoint_dict
     from lungnet.inference import Predictor
     from lungnet.models import UNet
     from lungnet.preprocessing import PreprocessConfig
@@ -278,10 +279,8 @@ def inference_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
         torch.manual_seed(0)
         model = UNet(in_channels=1, base_channels=width, depth=4)
         ckpt = workdir / f"w{width}.ckpt"
-        torch.save({"state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
-                    "hyper_parameters": {"lungnet_checkpoint": 1, "model": model.config, "context_slices": 0,
-                                         "preprocess": PreprocessConfig(target_size=(args.size, args.size),
-                                                                        clip_slices_min=30).to_dict()}}, ckpt)
+        preprocess = PreprocessConfig(target_size=(args.size, args.size), clip_slices_min=30)
+        torch.save(checkpoint_dict(model, preprocess), ckpt)
         for precision in ("bf16", "fp32"):
             predictor = Predictor(ckpt, device=device, precision=precision, batch_size=batch)
             x = np.random.default_rng(0).normal(0, 0.3, (batch * 4, args.size, args.size)).astype(np.float32)

@@ -50,6 +50,7 @@ def make_checkpoint(path: Path, width: int, size: int, scan: Path) -> Path:
     import numpy as np
     import torch
 
+    from lungnet.checkpoints import checkpoint_dict
     from lungnet.io import read_ct
     from lungnet.models import UNet
     from lungnet.preprocessing import PreprocessConfig, preprocess_image
@@ -65,18 +66,7 @@ def make_checkpoint(path: Path, width: int, size: int, scan: Path) -> Path:
     with torch.no_grad():
         logits = model(sample).flatten()
         model.outc.bias -= float(np.quantile(logits.numpy(), 0.95))
-    torch.save(
-        {
-            "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
-            "hyper_parameters": {
-                "lungnet_checkpoint": 1,
-                "model": model.config,
-                "context_slices": 0,
-                "preprocess": config.to_dict(),
-            },
-        },
-        path,
-    )
+    torch.save(checkpoint_dict(model, config), path)
     return path
 
 

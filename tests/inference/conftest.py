@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from lungnet.checkpoints import checkpoint_dict
 from lungnet.models import UNet
 from lungnet.preprocessing import PreprocessConfig
 
@@ -17,18 +18,8 @@ def write_checkpoint(path: Path, context_slices: int = 1, clip: int = 2, size=(3
     # A bias towards tumor so random weights still give a mix of 0 and 1 voxels.
     with torch.no_grad():
         model.outc.bias.fill_(0.05)
-    torch.save(
-        {
-            "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
-            "hyper_parameters": {
-                "lungnet_checkpoint": 1,
-                "model": model.config,
-                "context_slices": context_slices,
-                "preprocess": PreprocessConfig(target_size=size, clip_slices_min=clip).to_dict(),
-            },
-        },
-        path,
-    )
+    preprocess = PreprocessConfig(target_size=size, clip_slices_min=clip)
+    torch.save(checkpoint_dict(model, preprocess, context_slices), path)
     return path
 
 

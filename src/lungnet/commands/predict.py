@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"kept:   {outcome.mask_path} (exists; --overwrite redoes it)")
             continue
         line = f"done:   {outcome.mask_path}  ({outcome.tumor_voxels} tumor voxels, {outcome.seconds['total']:.1f} s)"
+        if outcome.note:
+            line += f"\n        note: {outcome.note}"
         if outcome.report_path is not None:
             line += f"\n        report: {outcome.report_path}"
         print(line)

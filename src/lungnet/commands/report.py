@@ -28,9 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lungnet.evaluation.evaluate import check_same_geometry
     from lungnet.evaluation.lesions import measure_lesions
-    from lungnet.io import read_ct
+    from lungnet.io import check_same_grid, read_ct
+    from lungnet.masks import binarize
+    from lungnet.naming import case_of_output
     from lungnet.viz.report import report_paths, write_report
 
     ct = read_ct(args.ct)
@@ -39,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
         path = getattr(args, key)
         if path is not None:
             volume = read_ct(path)
-            check_same_geometry(volume, ct, reference="scan")
+            check_same_grid(volume, ct, reference_role="scan")
             volumes[key] = volume.array
-    mask = (volumes["mask"] > 0.5).astype("uint8")
-    gt = None if "gt" not in volumes else (volumes["gt"] > 0.5).astype("uint8")
+    mask = binarize(volumes["mask"]).astype("uint8")
+    gt = None if "gt" not in volumes else binarize(volumes["gt"]).astype("uint8")
     lesions = measure_lesions(mask, ct)
     html = write_report(ct, mask, args.output, gt=gt, probabilities=volumes.get("probabilities"),
                         case_name=args.name, lesions=lesions, overwrite=args.overwrite)  # fmt: skip
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  #{les.id}: {les.volume_ml:.2f} mL, long axis {les.long_axis_mm:.1f} mm, "
               f"short axis {les.short_axis_mm:.1f} mm, slices {les.slice_range[0]}-{les.slice_range[1]}, "
               f"centroid (RAS mm) {tuple(round(c, 1) for c in les.centroid_world_mm)}")  # fmt: skip
-    name = html.name[: -len("_report.html")]
+    name = case_of_output(html.name, "report")
     others = [p for k, p in report_paths(args.output, name).items() if k != "html"]
     print(f"wrote {html}")
     print(f"  and {', '.join(str(p) for p in others)}")

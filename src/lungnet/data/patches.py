@@ -1,7 +1,7 @@
 """Random square patches of a training batch, each one holding tumor when its slice has any.
 
 Training on patches instead of whole slices is nnU-Net's way of spending compute where
-it teaches: a 64 x 64 patch costs about a quarter of a 128 x 128 slice, and forcing the
+it teaches: a 64 x 64 patch has a quarter of the pixels of a 128 x 128 slice, and forcing the
 tumor of a tumor-bearing slice into its patch keeps the sampler's tumor share intact.
 The U-Net is fully convolutional, so validation and inference still run on whole slices.
 Crops run on the batch where it lies (the GPU on CUDA), after the transfer.

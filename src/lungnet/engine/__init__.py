@@ -1,10 +1,9 @@
 """Training: the Lightning task and the typed ``train(config)`` API."""
 
-from lungnet.engine.segmentor import CHECKPOINT_MARKER, LOSSES, MONITOR, TumorSegmentationTask
+from lungnet.engine.segmentor import LOSSES, MONITOR, TumorSegmentationTask
 from lungnet.engine.train import TrainConfig, TrainResult, find_last_checkpoint, train
 
 __all__ = [
-    "CHECKPOINT_MARKER",
     "LOSSES",
     "MONITOR",
     "TrainConfig",

@@ -1,15 +1,6 @@
 """TumorSegmentationTask: the LightningModule that trains a segmentation network on slices.
 
-Checkpoint contract (read by inference with ``torch.load(path, weights_only=True)``):
-``checkpoint["hyper_parameters"]`` holds only plain values (dict, list, str, int, float,
-bool, None)::
-
-    {"lungnet_checkpoint": 1, "model": {UNet kwargs}, "context_slices": k,
-     "preprocess": <manifest "config">, "loss": "bce" | "bce_dice",
-     "learning_rate": float, "augment": {AugmentConfig} | None, "augment_seed": int,
-     "train": {training settings, for the record}}
-
-and ``checkpoint["state_dict"]`` the network's weights under the prefix ``"model."``.
+Its hyper-parameters are the checkpoint contract of :mod:`lungnet.checkpoints`.
 """
 
 from __future__ import annotations
@@ -22,18 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lungnet.checkpoints import CHECKPOINT_MARKER, CHECKPOINT_VERSION
 from lungnet.data.patches import RandomPatches
 from lungnet.data.transforms import AugmentConfig, BatchAugment
 from lungnet.evaluation.metrics import EMPTY_DICE
 from lungnet.models.unet import UNet
 
-__all__ = ["TumorSegmentationTask", "LOSSES", "LR_SCHEDULES", "MONITOR", "CHECKPOINT_MARKER", "CHECKPOINT_VERSION", "soft_dice_loss", "per_volume_dice"]
+__all__ = ["TumorSegmentationTask", "LOSSES", "LR_SCHEDULES", "MONITOR", "soft_dice_loss", "per_volume_dice"]
 
 log = logging.getLogger(__name__)
 
-#: Key (and value) in ``hyper_parameters`` that marks a LungNet checkpoint.
-CHECKPOINT_MARKER = "lungnet_checkpoint"
-CHECKPOINT_VERSION = 1
 #: ``"bce"``: BCEWithLogitsLoss (the seed); ``"bce_dice"``: BCE + soft Dice over the batch.
 LOSSES = ("bce", "bce_dice")
 #: ``"constant"``: the learning rate stays put (the seed); ``"poly"``: it decays per step as

@@ -19,24 +19,23 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from lungnet.checkpoints import check_resumable
 from lungnet.data.data_module import LungDataModule
 from lungnet.data.transforms import AugmentConfig
 from lungnet.devices import native_bf16
 from lungnet.engine.segmentor import (
-    CHECKPOINT_MARKER,
     LOSSES,
     LR_SCHEDULES,
     MONITOR,
     TumorSegmentationTask,
 )
-from lungnet.errors import CheckpointError, LungNetInputError
+from lungnet.errors import LungNetInputError
 from lungnet.models.unet import NORMS
 
 __all__ = ["TrainConfig", "TrainResult", "train", "find_last_checkpoint", "LOG_NAME"]
@@ -45,8 +44,6 @@ log = logging.getLogger(__name__)
 
 #: Sub-folder of ``default_root_dir`` holding one ``version_N`` folder per run (the seed's name).
 LOG_NAME = "unet_logs"
-# Hyperparameters a resumed run must share with its checkpoint.
-_RESUME_KEYS = ("model", "context_slices", "preprocess", "loss")
 
 
 @dataclass
@@ -67,7 +64,7 @@ class TrainConfig:
     max_time_s: float | None = None  # stop after this many seconds of fitting
     limit_train_batches: int | None = None  # training steps per epoch (None: all slices)
     learning_rate: float = 1e-3  # Adam
-    lr_schedule: str = "constant"  # "constant" (seed) or "poly" decay to 0 over max_epochs
+    lr_schedule: str = "constant"  # "constant" (seed) or "poly" decay to 0 over all training steps
     loss: str = "bce"  # "bce" (seed) or "bce_dice"
     base_channels: int = 64  # U-Net width (seed: 64)
     depth: int = 4  # U-Net poolings (seed: 4)
@@ -148,24 +145,6 @@ def find_last_checkpoint(default_root_dir: str | Path) -> Path:
     return max(found)[1]
 
 
-def _check_resume(path: Path, expected: dict[str, Any]) -> None:
-    """Refuse a checkpoint that is unsafe, not LungNet's, or trained with another setup."""
-    if not path.is_file():
-        raise CheckpointError(path, "resume checkpoint does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types (UnpicklingError, RuntimeError, ...)
-        raise CheckpointError(path, f"cannot be loaded safely with weights_only=True ({type(e).__name__})") from e
-    hp = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
-    if hp.get(CHECKPOINT_MARKER) is None:
-        raise CheckpointError(path, "is not a LungNet training checkpoint")
-    if isinstance(hp.get("model"), dict):
-        hp = {**hp, "model": {"norm": "none", **hp["model"]}}  # checkpoints from before the norm option
-    diff = [f"{k}: checkpoint {hp.get(k)!r} vs now {expected[k]!r}" for k in _RESUME_KEYS if hp.get(k) != expected[k]]
-    if diff:
-        raise CheckpointError(path, "was trained with a different config, cannot resume (" + "; ".join(diff) + ")")
-
-
 def _resolve_device_defaults(config: TrainConfig) -> tuple[str, str, bool, int, bool]:
     accelerator = config.accelerator
     if accelerator == "auto":
@@ -244,7 +223,7 @@ def train(config: TrainConfig) -> TrainResult:
     resume = None
     if config.resume is not None:
         resume = find_last_checkpoint(config.default_root_dir) if str(config.resume) == "last" else Path(config.resume)
-        _check_resume(resume, dict(task.hparams))
+        check_resumable(resume, dict(task.hparams))
     checkpoint = ModelCheckpoint(filename="best", monitor=MONITOR, mode="max", save_top_k=1, enable_version_counter=False)
     # A second callback for last.ckpt: Lightning >= 2.5 writes save_last only when a top-k
     # checkpoint was written at the same step, so it would go stale once the score stops improving.

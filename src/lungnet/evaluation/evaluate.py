@@ -1,9 +1,10 @@
 """Evaluate a folder of predicted masks against a folder of ground-truth masks.
 
 Pairing: a ground-truth file ``<case>.nii.gz`` (or ``.nii``) is paired with
-``<case>_pred.nii.gz`` or ``<case>.nii.gz`` in the prediction folder (``<case>_prob.nii.gz``
-probability maps written beside the masks by ``lungnet predict`` are ignored). Both masks are read
-with :func:`lungnet.io.read_ct` (canonical RAS order, values > 0.5 are tumor) and must
+``<case>_pred.nii.gz`` or ``<case>.nii.gz`` in the prediction folder, with or without
+nnU-Net's ``_0000`` channel suffix (``<case>_prob.nii.gz`` probability maps written beside
+the masks by ``lungnet predict`` are ignored). Both masks are read
+with :func:`lungnet.io.read_ct` (canonical RAS order, values above lungnet.masks.THRESHOLD are tumor) and must
 share shape and affine. Outputs, in the output folder:
 
 - ``metrics.csv``: one row per case (column ``case`` first, then :data:`METRIC_COLUMNS`);
@@ -29,13 +30,15 @@ from lungnet.errors import LungNetInputError
 from lungnet.evaluation.lesions import match_lesions
 from lungnet.evaluation.metrics import NSD_TOLERANCE_MM, case_metrics
 from lungnet.io.atomic import atomic_path
-from lungnet.io.volume import CTVolume, is_nifti_path, read_ct
+from lungnet.io.grid import check_same_grid
+from lungnet.io.volume import is_nifti_path, read_ct
+from lungnet.masks import THRESHOLD, binarize
+from lungnet.naming import case_name, case_of_output, strip_nifti_suffix
 
 __all__ = [
     "METRIC_COLUMNS",
     "CasePair",
     "EvaluationResult",
-    "check_same_geometry",
     "evaluate_case",
     "evaluate_folders",
     "pair_cases",
@@ -52,7 +55,6 @@ METRIC_COLUMNS = (
     "lesions_gt", "lesions_pred", "lesion_tp", "lesion_fp", "lesion_fn",
 )  # fmt: skip
 OUTPUT_NAMES = ("metrics.csv", "summary.json", "metrics_boxplot.png")
-_GEOMETRY_ATOL = 1e-3
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,27 @@ class EvaluationResult:
     outputs: list[Path] = field(default_factory=list)
 
 
-def _case_name(path: Path) -> str:
-    name = path.name
-    return name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else name[: -len(".nii")]
-
-
 def _mask_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise LungNetInputError(folder, "is not a folder")
     return sorted(p for p in folder.iterdir() if is_nifti_path(p) and not p.name.startswith("."))
+
+
+def _ground_truth_case(file_name: str, gt_cases: dict, kind: str = "mask") -> str | None:
+    """The ground-truth case a prediction file belongs to, in any spelling LungNet accepts.
+
+    ``<case>_pred.nii.gz`` and a bare ``<case>.nii.gz`` both pair with ``<case>``, and so
+    do nnU-Net's channel-suffixed ``<case>_0000_pred.nii.gz`` / ``<case>_0000.nii.gz``.
+    """
+    output_case = case_of_output(file_name, kind)
+    stems = [output_case] if output_case is not None else []
+    if kind == "mask":
+        stems.append(strip_nifti_suffix(file_name))
+    for stem in stems:
+        for case in (stem, case_name(stem, strip_channel=True)):
+            if case in gt_cases:
+                return case
+    return None
 
 
 def pair_cases(
@@ -106,18 +120,16 @@ def pair_cases(
         LungNetInputError: a folder is missing or the ground-truth folder holds no NIfTI file.
     """
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
-    gt_files = {_case_name(p): p for p in _mask_files(gt_dir)}
+    gt_files = {case_name(p): p for p in _mask_files(gt_dir)}
     if not gt_files:
         raise LungNetInputError(gt_dir, "holds no ground-truth NIfTI file (.nii, .nii.gz)")
     candidates: dict[str, list[Path]] = {}
     unmatched: list[Path] = []
     for p in _mask_files(pred_dir):
-        stem = _case_name(p)
-        if stem.endswith("_pred") and stem[: -len("_pred")] in gt_files:
-            candidates.setdefault(stem[: -len("_pred")], []).append(p)
-        elif stem in gt_files:
-            candidates.setdefault(stem, []).append(p)
-        elif stem.endswith("_prob") and stem[: -len("_prob")] in gt_files:
+        case = _ground_truth_case(p.name, gt_files)
+        if case is not None:
+            candidates.setdefault(case, []).append(p)
+        elif _ground_truth_case(p.name, gt_files, kind="probabilities") is not None:
             log.debug("%s: probability map of `lungnet predict`, not a mask; ignored", p)
         else:
             unmatched.append(p)
@@ -136,29 +148,6 @@ def pair_cases(
     return pairs, failures, unmatched
 
 
-def check_same_geometry(pred: CTVolume, gt: CTVolume, reference: str = "ground truth") -> None:
-    """Refuse a mask whose canonical shape or affine differs from its reference volume.
-
-    Args:
-        pred: the mask (or any volume) to check, as read by :func:`read_ct`.
-        gt: the volume it must match.
-        reference: what ``gt`` is, for the message ("ground truth", "scan").
-
-    Raises:
-        LungNetInputError: naming ``pred``'s file and printing both values.
-    """
-    if pred.shape != gt.shape:
-        raise LungNetInputError(
-            pred.source,
-            f"shape {pred.shape} differs from {reference} {gt.source} shape {gt.shape}",
-        )
-    if not np.allclose(pred.affine, gt.affine, atol=_GEOMETRY_ATOL):
-        a, b = np.round(pred.affine, 4).tolist(), np.round(gt.affine, 4).tolist()
-        raise LungNetInputError(
-            pred.source, f"affine {a} differs from {reference} {gt.source} affine {b}"
-        )
-
-
 def evaluate_case(pair: CasePair) -> dict:
     """Read one prediction/ground-truth pair and compute its row of ``metrics.csv``.
 
@@ -166,13 +155,15 @@ def evaluate_case(pair: CasePair) -> dict:
         LungNetInputError: a file cannot be read or the two geometries differ.
     """
     pred, gt = read_ct(pair.pred), read_ct(pair.gt)
-    check_same_geometry(pred, gt)
+    check_same_grid(pred, gt, reference_role="ground truth")
     for volume in (pred, gt):
         low, high = float(volume.array.min()), float(volume.array.max())
         if low < 0 or high > 1:  # a scan or a label map passed as a mask, most likely
-            log.warning("%s: values %g..%g are not a mask's 0..1; voxels > 0.5 count as tumor",
-                        volume.source, low, high)  # fmt: skip
-    p, t = pred.array > 0.5, gt.array > 0.5
+            log.warning(
+                "%s: values %g..%g are not a mask's 0..1; voxels above %g count as tumor",
+                volume.source, low, high, THRESHOLD,
+            )
+    p, t = binarize(pred.array), binarize(gt.array)
     row: dict = {"case": pair.case}
     row.update(case_metrics(p, t, gt.spacing).as_dict())
     row.update(match_lesions(p, t).as_dict())

@@ -22,9 +22,15 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
-from lungnet.evaluation.metrics import foreground_box
 from lungnet.io.atomic import atomic_path
 from lungnet.io.volume import CTVolume
+from lungnet.masks import (
+    CONNECTIVITY,
+    CONNECTIVITY_NEIGHBOURS,
+    binarize,
+    foreground_box,
+    label_components,
+)
 
 __all__ = [
     "CONNECTIVITY",
@@ -37,8 +43,6 @@ __all__ = [
     "write_lesions_json",
 ]
 
-#: Structuring element of 26-connectivity: voxels touching by a face, edge or corner are one lesion.
-CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -93,26 +97,20 @@ class LesionMatch:
 
 
 def label_lesions(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Label the 26-connected components of a binary mask.
+    """Label the tumors of a mask: :func:`lungnet.masks.label_components` (26-connected).
 
     Args:
-        mask: ``(X, Y, Z)`` bool or {0, 1} mask (values > 0.5 are tumor).
+        mask: ``(X, Y, Z)`` bool or {0, 1} mask.
 
     Returns:
         ``(labels, count)``: int32 labels, 0 background and 1..count one per component.
     """
-    binary = np.asarray(mask) > 0.5
-    labels = np.zeros(binary.shape, np.int32)
-    box = foreground_box(binary)
-    if box is None:
-        return labels, 0
-    count = ndimage.label(binary[box], structure=CONNECTIVITY, output=labels[box])
-    return labels, int(count)
+    return label_components(mask)
 
 
 def match_lesions(pred: np.ndarray, gt: np.ndarray) -> LesionMatch:
     """Count detected, missed and spurious lesions between a prediction and its ground truth."""
-    p, t = np.asarray(pred) > 0.5, np.asarray(gt) > 0.5
+    p, t = binarize(pred), binarize(gt)
     if p.shape != t.shape:
         raise ValueError(f"prediction shape {p.shape} differs from ground truth {t.shape}")
     box = foreground_box(p, t)
@@ -214,7 +212,7 @@ def measure_lesions(mask: np.ndarray, ct: CTVolume) -> list[Lesion]:
 
     Args:
         mask: ``(X, Y, Z)`` mask on ``ct``'s canonical grid, bool or {0, 1} (uint8 from
-            prediction, float32 from :func:`lungnet.io.read_ct`; values > 0.5 are tumor).
+            prediction, float32 from :func:`lungnet.io.read_ct`; values above lungnet.masks.THRESHOLD are tumor).
         ct: the scan; its spacing gives mm and mL, its affine world coordinates, its
             array the HU statistics.
 
@@ -227,7 +225,7 @@ def measure_lesions(mask: np.ndarray, ct: CTVolume) -> list[Lesion]:
     """
     if tuple(np.shape(mask)) != ct.shape:
         raise ValueError(f"mask shape {tuple(np.shape(mask))} differs from the scan's {ct.shape}")
-    binary = np.asarray(mask) > 0.5
+    binary = binarize(mask)
     crop = foreground_box(binary)
     if crop is None:
         return []
@@ -282,7 +280,7 @@ def write_lesions_json(
             "axis 1 anterior, axis 2 superior, z 0 the most inferior slice",
             "world": "scanner RAS+ mm, from the scan's affine",
         },
-        "connectivity": 26,
+        "connectivity": CONNECTIVITY_NEIGHBOURS,
         "count": len(lesions),
         "total_volume_ml": round(float(sum(les.volume_ml for les in lesions)), 4),
         "lesions": [les.as_dict() for les in lesions],

@@ -1,6 +1,6 @@
 """Inference: a CT scan in, a tumor mask in the scan's own geometry out."""
 
-from lungnet.inference.checkpoint import LoadedCheckpoint, load_checkpoint
+from lungnet.checkpoints import LoadedCheckpoint, load_checkpoint
 from lungnet.inference.inputs import expand_inputs
 from lungnet.inference.predictor import (
     Prediction,

@@ -10,39 +10,27 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import ndimage
 
+from lungnet.checkpoints import load_checkpoint
 from lungnet.devices import native_bf16, resolve_device
 from lungnet.errors import LungNetInputError
-from lungnet.inference.checkpoint import load_checkpoint
-from lungnet.io import CTVolume, read_ct, write_mask, write_volume
+from lungnet.io import CTVolume, check_hounsfield, read_ct, write_mask, write_volume
+from lungnet.masks import binarize, remove_small_components
+from lungnet.naming import case_name, output_file_name
 from lungnet.preprocessing import context_indices, preprocess_image, restore_probabilities
 
 __all__ = ["Predictor", "Prediction", "PredictOutcome", "resolve_device", "output_name"]
 
 log = logging.getLogger(__name__)
 
-#: Probability above which a voxel is tumor (equivalent to a positive logit).
-THRESHOLD = 0.5
-# 26-connectivity: voxels touching by a face, an edge or a corner are one tumor.
-_CONNECTIVITY = np.ones((3, 3, 3), bool)
-
-
-def output_name(source: Path, suffix: str = "_pred.nii.gz") -> str:
+def output_name(source: Path, kind: str = "mask") -> str:
     """``patient.nii.gz`` -> ``patient_pred.nii.gz``; a DICOM folder ``series1`` -> ``series1_pred.nii.gz``.
 
-    Only the last path component is used and separators are impossible in it, so the
-    output can never land outside the output folder.
+    nnU-Net's channel suffix goes (``lung_001_0000.nii.gz`` -> ``lung_001_pred.nii.gz``),
+    so the mask pairs with ``labelsTr/lung_001.nii.gz``. Only the last path component is
+    used, so the output can never land outside the output folder.
     """
-    name = source.name
-    for ext in (".nii.gz", ".nii"):
-        if name.lower().endswith(ext):
-            name = name[: -len(ext)]
-            break
-    name = name.replace("/", "_").replace("\\", "_").strip()
-    if name in ("", ".", ".."):
-        name = "scan"
-    return f"{name}{suffix}"
+    return output_file_name(case_name(source, strip_channel=True), kind)
 
 
 @dataclass
@@ -64,6 +52,7 @@ class PredictOutcome:
     seconds: dict[str, float] = field(default_factory=dict)
     tumor_voxels: int = 0
     report_path: Path | None = None
+    note: str = ""  # why a mask is empty when the scan could not be segmented as a whole
 
 
 class Predictor:
@@ -163,9 +152,10 @@ class Predictor:
         Bad input gives status "failed" with a one-line message; nothing is written.
         """
         source, output_dir = Path(source), Path(output_dir)
-        mask_path = output_dir / output_name(source)
-        prob_path = output_dir / output_name(source, "_prob.nii.gz")
-        report_html = output_dir / f"{mask_path.name[: -len('_pred.nii.gz')]}_report.html"
+        case = case_name(source, strip_channel=True)
+        mask_path = output_dir / output_file_name(case, "mask")
+        prob_path = output_dir / output_file_name(case, "probabilities")
+        report_html = output_dir / output_file_name(case, "report", ".html")
         wanted = [mask_path] + [prob_path] * save_probabilities + [report_html] * report
         if not overwrite and all(p.exists() for p in wanted):
             return PredictOutcome(source, "skipped", mask_path=mask_path)
@@ -173,6 +163,7 @@ class Predictor:
         try:
             t = time.perf_counter()
             ct = read_ct(source)
+            check_hounsfield(ct)
             seconds["read"] = time.perf_counter() - t
             prediction = self._timed_predict(ct, seconds)
             t = time.perf_counter()
@@ -187,18 +178,36 @@ class Predictor:
                 t = time.perf_counter()
                 report_path = write_report(
                     ct, prediction.mask, output_dir, probabilities=prediction.probabilities,
-                    case_name=mask_path.name[: -len("_pred.nii.gz")], overwrite=True,
+                    case_name=case, overwrite=True,
                 )
                 seconds["report"] = time.perf_counter() - t
         except LungNetInputError as e:
             return PredictOutcome(source, "failed", message=str(e))
         seconds["total"] = sum(seconds.values())
         return PredictOutcome(
-            source, "done", mask_path=mask_path, seconds=seconds, tumor_voxels=int(prediction.mask.sum()),
+            source,
+            "done",
+            mask_path=mask_path,
+            seconds=seconds,
+            tumor_voxels=int(prediction.mask.sum()),
             report_path=report_path,
+            note=self.unsegmentable_reason(ct),
         )
 
+    def unsegmentable_reason(self, ct: CTVolume) -> str:
+        """Why this scan cannot be segmented with this checkpoint, or "" when it can."""
+        clip = self.preprocess.clip_slices_min
+        if ct.shape[2] <= clip:
+            return (
+                f"the scan has {ct.shape[2]} slices and the checkpoint drops the {clip} most "
+                "inferior ones, so no slice is left to segment; the mask is empty"
+            )
+        return ""
+
     def _timed_predict(self, ct: CTVolume, seconds: dict[str, float]) -> Prediction:
+        if self.unsegmentable_reason(ct):
+            empty = np.zeros(ct.shape, np.float32)
+            return Prediction(probabilities=empty, mask=empty.astype(np.uint8))
         t = time.perf_counter()
         slices = preprocess_image(ct.array, self.preprocess)
         seconds["preprocess"] = time.perf_counter() - t
@@ -207,19 +216,8 @@ class Predictor:
         seconds["model"] = time.perf_counter() - t
         t = time.perf_counter()
         volume = restore_probabilities(probs, ct.shape, self.preprocess)
-        mask = (volume > THRESHOLD).astype(np.uint8)
+        mask = binarize(volume).astype(np.uint8)
         if self.min_tumor_volume_mm3 > 0 and mask.any():
             mask = remove_small_components(mask, ct.spacing, self.min_tumor_volume_mm3)
         seconds["postprocess"] = time.perf_counter() - t
         return Prediction(probabilities=volume, mask=mask)
-
-
-def remove_small_components(mask: np.ndarray, spacing: tuple[float, float, float], min_mm3: float) -> np.ndarray:
-    """Drop 26-connected components smaller than ``min_mm3`` cubic millimetres."""
-    labels, n = ndimage.label(mask, structure=_CONNECTIVITY)
-    if n == 0:
-        return mask
-    voxel_mm3 = float(np.prod(spacing))
-    sizes = np.bincount(labels.ravel())[1:] * voxel_mm3
-    keep = np.concatenate([[False], sizes >= min_mm3])
-    return keep[labels].astype(np.uint8)

@@ -1,6 +1,8 @@
 """Reading CT scans and writing masks in the scan's own geometry."""
 
 from lungnet.io.atomic import atomic_dir, atomic_path
+from lungnet.io.grid import GRID_ATOL_MM, check_same_grid, same_grid
+from lungnet.io.hounsfield import check_hounsfield
 from lungnet.io.volume import (
     CTVolume,
     SourceGeometry,
@@ -12,6 +14,10 @@ from lungnet.io.volume import (
 
 __all__ = [
     "CTVolume",
+    "GRID_ATOL_MM",
+    "check_hounsfield",
+    "check_same_grid",
+    "same_grid",
     "SourceGeometry",
     "atomic_dir",
     "atomic_path",

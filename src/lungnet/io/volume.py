@@ -21,6 +21,7 @@ from nibabel.orientations import (
 
 from lungnet.errors import LungNetInputError
 from lungnet.io.atomic import atomic_path
+from lungnet.naming import is_nifti_name
 
 __all__ = ["CTVolume", "SourceGeometry", "read_ct", "write_mask", "write_volume", "is_nifti_path"]
 
@@ -99,8 +100,7 @@ class CTVolume:
 
 def is_nifti_path(path: str | Path) -> bool:
     """True for ``.nii`` and ``.nii.gz`` names."""
-    name = Path(path).name.lower()
-    return name.endswith(".nii") or name.endswith(".nii.gz")
+    return is_nifti_name(Path(path).name)
 
 
 def read_ct(path: str | Path) -> CTVolume:
