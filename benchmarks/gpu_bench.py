@@ -54,6 +54,8 @@ def write_synthetic_folder(root: Path, train_cases: int, val_cases: int, slices:
     """
     import numpy as np
 
+    from lungnet.preprocessing import PreprocessConfig, case_entry, write_manifest
+
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:size, :size]
     cases = {}
@@ -73,15 +75,8 @@ def write_synthetic_folder(root: Path, train_cases: int, val_cases: int, slices:
                 image[mask == 1] = 0.01
             np.save(data / f"{i}.npy", image)
             np.save(masks / f"{i}.npy", mask)
-        cases[name] = {"split": split, "num_slices": slices, "tumor_slices": list(tumor), "source": {}}
-    manifest = {
-        "format": "lungnet-slices",
-        "version": 1,
-        "config": {"target_size": [size, size], "clip_slices_min": 0, "normalization": "scale",
-                   "hu_divisor": 3071.0, "hu_window": None},
-        "cases": cases,
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
+        cases[name] = case_entry(split, slices, tumor, source={})
+    write_manifest(root, PreprocessConfig(target_size=(size, size), clip_slices_min=0), cases)
     return root
 
 
@@ -167,11 +162,11 @@ def end_to_end_rate(data_dir: Path, workdir: Path, width: int, batch: int, steps
         limit_train_batches=warmup + steps,
         base_channels=width,
         context_slices=context_slices,
-        accelerator=accelerator,
+        device={"gpu": "cuda"}.get(accelerator, accelerator),
         devices=1,
         precision="bf16-mixed" if fast else "32-true",
         channels_last=fast,
-        num_workers=workers,
+        workers=workers,
         num_sample_figures=0,
         extra_callbacks=[timer],
     ))

@@ -4,7 +4,9 @@ Each command lives in ``lungnet.commands.<name>`` and provides ``register(subpar
 which adds its parser and sets ``func`` to a function ``(args) -> int``. Commands import
 their heavy dependencies inside that function so that ``lungnet --help`` stays fast.
 
-Exit codes: 0 success, 1 some input or case failed, 2 usage error, 130 interrupted.
+Exit codes: 0 success, 1 some input or case failed, 2 usage error (a bad option value),
+3 internal error, 130 interrupted. No user error ends in a traceback: an unexpected one
+(a bug, CUDA out of memory) prints one line naming it and the file holding the full trace.
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from lungnet import __version__
-from lungnet.errors import LungNetError
+from lungnet.errors import ConfigError, LungNetError
 
 __all__ = ["build_parser", "main"]
 
@@ -58,12 +64,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except ConfigError as e:
+        print(f"lungnet {args.command}: error: {e}", file=sys.stderr)
+        return 2
     except LungNetError as e:
         print(f"lungnet {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"lungnet {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - the last line of defence: one line, trace on disk
+        if args.verbose:
+            raise
+        trace = _write_trace(args.command)
+        first = (str(e).splitlines() or [""])[0][:200]
+        print(
+            f"lungnet {args.command}: internal error: {type(e).__name__}: {first} "
+            f"(full trace in {trace}; -v prints it)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _write_trace(command: str) -> Path:
+    """Write the current exception's traceback to a file in the temp folder; its path."""
+    handle, name = tempfile.mkstemp(prefix=f"lungnet-{command}-", suffix=".log")
+    with os.fdopen(handle, "w") as f:
+        traceback.print_exc(file=f)
+    return Path(name)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["LungNetError", "LungNetInputError", "CheckpointError"]
+__all__ = ["LungNetError", "LungNetInputError", "CheckpointError", "ConfigError"]
 
 
 class LungNetError(Exception):
@@ -26,3 +26,10 @@ class LungNetInputError(LungNetError, ValueError):
 
 class CheckpointError(LungNetInputError):
     """A checkpoint is missing, corrupt, unsafe or not a LungNet checkpoint."""
+
+
+class ConfigError(LungNetError, ValueError):
+    """A setting is out of its range or contradicts another: a usage error (exit code 2).
+
+    The message names the setting, its command-line flag, the valid values and the value given.
+    """

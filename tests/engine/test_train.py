@@ -17,7 +17,9 @@ from tiny_training import tiny_config
 
 import lungnet
 from lungnet.engine import find_last_checkpoint, train
-from lungnet.errors import CheckpointError, LungNetInputError
+from lungnet import devices as devices_module
+from lungnet.devices import TrainingDevice, training_device
+from lungnet.errors import CheckpointError, ConfigError, LungNetInputError
 
 train_module = importlib.import_module("lungnet.engine.train")  # the module; lungnet.engine.train is the function
 
@@ -53,26 +55,38 @@ def test_folder_without_manifest_is_refused(tmp_path):
 
 
 def test_invalid_settings_are_refused_by_name(slice_folder, tmp_path):
-    with pytest.raises(ValueError, match="loss must be one of"):
+    with pytest.raises(ValueError, match=r"loss \(--loss\) must be one of"):
         train(tiny_config(slice_folder, tmp_path, loss="dice"))
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+    with pytest.raises(ValueError, match=r"batch_size \(--batch-size\) must be >= 1"):
         train(tiny_config(slice_folder, tmp_path, batch_size=0))
-    with pytest.raises(ValueError, match="norm must be one of"):
+    with pytest.raises(ValueError, match=r"norm \(--norm\) must be one of"):
         train(tiny_config(slice_folder, tmp_path, norm="group"))
-    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+    with pytest.raises(ValueError, match=r"lr_schedule \(--lr-schedule\) must be one of"):
         train(tiny_config(slice_folder, tmp_path, lr_schedule="cosine"))
-    with pytest.raises(ValueError, match="patch_size must be >= 16"):
+    with pytest.raises(ValueError, match=r"patch_size \(--patch-size\) must be >= 16"):
         train(tiny_config(slice_folder, tmp_path, patch_size=8))
 
 
-@pytest.mark.parametrize(("native", "precision", "channels_last"), [(True, "bf16-mixed", True), (False, "32-true", False)])
-def test_cpu_trains_in_bf16_only_where_the_cpu_computes_it_natively(monkeypatch, tmp_path, native, precision, channels_last):
-    monkeypatch.setattr(train_module, "native_bf16", lambda device: native)
-    accelerator, got_precision, got_channels_last, workers, deterministic = train_module._resolve_device_defaults(
-        tiny_config(tmp_path, tmp_path, accelerator="cpu"))
-    assert (accelerator, got_precision, got_channels_last, workers, deterministic) == ("cpu", precision, channels_last, 0, True)
-    explicit = tiny_config(tmp_path, tmp_path, accelerator="cpu", precision="32-true", channels_last=False)
-    assert train_module._resolve_device_defaults(explicit)[1:3] == ("32-true", False)
+@pytest.mark.parametrize(
+    ("native", "precision", "channels_last"), [(True, "bf16-mixed", True), (False, "32-true", False)]
+)
+def test_cpu_trains_in_bf16_only_where_the_cpu_computes_it_natively(
+    monkeypatch, native, precision, channels_last
+):
+    monkeypatch.setattr(devices_module, "native_bf16", lambda device: native)
+    assert training_device("cpu") == TrainingDevice("cpu", precision, channels_last, 0, True)
+    explicit = training_device("cpu", precision="fp32", channels_last=False)
+    assert (explicit.precision, explicit.channels_last) == ("32-true", False)
+    assert training_device("cpu", precision="32-true").precision == "32-true"
+
+
+def test_bad_settings_are_config_errors_that_name_the_flag(slice_folder, tmp_path):
+    with pytest.raises(ConfigError, match=r"batch_size \(--batch-size\) must be >= 1, got 0"):
+        train(tiny_config(slice_folder, tmp_path, batch_size=0))
+    with pytest.raises(ConfigError, match=r"precision \(--precision\) must be one of"):
+        train(tiny_config(slice_folder, tmp_path, precision="fp8"))
+    with pytest.raises(ConfigError, match=r"tumor_fraction \(--tumor-fraction\) must be < 1"):
+        train(tiny_config(slice_folder, tmp_path, tumor_fraction=1.0))
 
 
 def test_resume_from_last_continues_at_the_right_step(trained_run, tmp_path):
@@ -143,7 +157,7 @@ from lungnet.engine import TrainConfig, train
 
 if __name__ == "__main__":
     result = train(TrainConfig(
-        data_dir=sys.argv[1], default_root_dir=sys.argv[2], accelerator="cpu", devices=2, strategy="ddp",
+        data_dir=sys.argv[1], default_root_dir=sys.argv[2], device="cpu", devices=2, strategy="ddp",
         batch_size=4, max_epochs=1, limit_train_batches=2, base_channels=4, depth=2, num_sample_figures=1,
     ))
     print(f"rank {result.global_rank} step {result.global_step} best {result.best_score}")

@@ -57,12 +57,12 @@ def test_folder_without_manifest_fails_with_one_line(tmp_path, capsys):
 
 def test_gpus_with_accelerator_is_a_usage_error(processed, capsys):
     assert main(["train", "--data-dir", str(processed), "--gpus", "0", "--accelerator", "cpu"]) == 2
-    assert "use --gpus or --accelerator/--devices, not both" in capsys.readouterr().err
+    assert "use --gpus or --device/--devices, not both" in capsys.readouterr().err
 
 
 def test_out_of_range_setting_is_a_usage_error(processed, capsys):
     assert main(["train", "--data-dir", str(processed), "--batch-size", "0"]) == 2
-    assert "batch_size must be >= 1" in capsys.readouterr().err
+    assert "batch_size (--batch-size) must be >= 1, got 0" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -12,7 +12,6 @@ trains, and returns where the checkpoints are. Layout of a run (``root`` =
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 import warnings
@@ -28,7 +27,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lungnet.checkpoints import check_resumable
 from lungnet.data.data_module import LungDataModule
 from lungnet.data.transforms import AugmentConfig
-from lungnet.devices import native_bf16
+from lungnet.devices import DEVICE_CHOICES, canonical_precision, training_device
 from lungnet.engine.segmentor import (
     LOSSES,
     LR_SCHEDULES,
@@ -37,6 +36,7 @@ from lungnet.engine.segmentor import (
 )
 from lungnet.errors import LungNetInputError
 from lungnet.models.unet import NORMS
+from lungnet.options import check_options, option
 
 __all__ = ["TrainConfig", "TrainResult", "train", "find_last_checkpoint", "LOG_NAME"]
 
@@ -46,72 +46,131 @@ log = logging.getLogger(__name__)
 LOG_NAME = "unet_logs"
 
 
+def _device_count(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
 @dataclass
 class TrainConfig:
-    """Everything a training run needs; defaults follow the seed.
+    """Everything a training run needs; defaults follow the original description.
 
-    ``None`` in an "auto" field picks by device: on CUDA bf16 mixed precision,
-    channels_last, up to 4 loader workers and non-deterministic kernels; on the CPU
-    loading in the main process and deterministic algorithms (the same seed gives the
-    same losses on the same machine), with bf16 mixed precision and channels_last where
-    the CPU computes bf16 natively (AMX or AVX512-BF16), else 32-bit.
+    Each field is declared once with :func:`lungnet.options.option`: ``lungnet train``
+    derives its options from these declarations and :meth:`check` validates against them.
+    "auto" device settings are resolved by :func:`lungnet.devices.training_device`.
     """
 
-    data_dir: str | Path  # preprocessed folder with manifest.json
-    default_root_dir: str | Path = "artifacts"  # runs go to <this>/unet_logs/version_N
-    batch_size: int = 16
-    max_epochs: int = 50
-    max_time_s: float | None = None  # stop after this many seconds of fitting
-    limit_train_batches: int | None = None  # training steps per epoch (None: all slices)
-    learning_rate: float = 1e-3  # Adam
-    lr_schedule: str = "constant"  # "constant" (seed) or "poly" decay to 0 over all training steps
-    loss: str = "bce"  # "bce" (seed) or "bce_dice"
-    base_channels: int = 64  # U-Net width (seed: 64)
-    depth: int = 4  # U-Net poolings (seed: 4)
-    norm: str = "none"  # U-Net feature normalization: "none" (seed) or "batch"
-    context_slices: int = 0  # k neighbours each side as extra channels (2.5D); seed: 0
-    tumor_fraction: float | None = 0.5  # share of tumor slices among training draws
-    augment: bool = True  # affine + elastic on training batches
-    patch_size: int | None = None  # train on random squares of this side (tumor kept in); None: whole slices
-    seed: int = 42
-    accelerator: str = "auto"  # "cpu", "gpu"/"cuda", "auto"
-    devices: int | str = "auto"
-    strategy: str = "auto"  # e.g. "ddp", "ddp_spawn"
-    num_nodes: int = 1
-    precision: str | None = None  # Lightning precision string; None: auto
-    channels_last: bool | None = None  # None: auto
-    num_workers: int | None = None  # DataLoader workers; None: auto
-    deterministic: bool | None = None  # None: auto
-    resume: str | Path | None = None  # a checkpoint path, or "last"
-    num_sample_figures: int = 3  # TensorBoard figures of tumor-bearing val slices
-    check_val_every_n_epoch: int = 1
-    log_every_n_steps: int = 10
-    enable_progress_bar: bool = False
+    data_dir: str | Path = option(
+        help="preprocessed folder with manifest.json (from `lungnet preprocess`)",
+        aliases=("-i", "--input"),
+        metavar="DIR",
+        required=True,
+    )
+    default_root_dir: str | Path = option(
+        "artifacts",
+        help="runs go to DIR/unet_logs/version_N",
+        aliases=("-o", "--output-dir"),
+        metavar="DIR",
+    )
+    batch_size: int = option(16, help="slices per training step", metavar="N", minimum=1)
+    max_epochs: int = option(50, help="training epochs", metavar="N", minimum=1)
+    max_time_s: float | None = option(
+        None,
+        help="stop fitting after this many seconds (the best checkpoint so far is kept)",
+        flag="--max-time",
+        metavar="SECONDS",
+        above=0,
+    )
+    limit_train_batches: int | None = option(
+        None,
+        help="training steps per epoch (default: one pass over the train slices)",
+        metavar="N",
+        minimum=1,
+    )
+    learning_rate: float = option(1e-3, help="Adam learning rate", aliases=("--lr",), metavar="LR", above=0)
+    lr_schedule: str = option(
+        "constant",
+        help="constant (the original) or poly: decay to 0 over the run, (1 - step/total)^0.9",
+        choices=LR_SCHEDULES,
+    )
+    loss: str = option("bce", help="bce (the original) or bce_dice (BCE + soft Dice)", choices=LOSSES)
+    base_channels: int = option(64, help="U-Net width at full resolution", metavar="N", minimum=1)
+    depth: int = option(4, help="U-Net poolings", metavar="N", minimum=1)
+    norm: str = option(
+        "none",
+        help="normalization after each convolution: none (the original's classic U-Net) or batch",
+        choices=NORMS,
+    )
+    context_slices: int = option(
+        0, help="K neighbouring slices on each side as extra input channels", metavar="K", minimum=0
+    )
+    tumor_fraction: float | None = option(
+        0.5,
+        help="share of tumor-bearing slices among training draws, or none for no weighting",
+        metavar="F",
+        above=0,
+        below=1,
+    )
+    augment: bool = option(True, help="affine + elastic augmentation of training batches")
+    patch_size: int | None = option(
+        None,
+        help="train on random N x N patches of the slices, tumor kept inside "
+        "(default: whole slices)",
+        metavar="N",
+        minimum=16,
+    )
+    seed: int = option(42, help="random seed of sampling, augmentation and initialization")
+    device: str = option(
+        "auto",
+        help="auto, cpu or cuda (gpu is accepted for cuda)",
+        aliases=("--accelerator",),
+        choices=(*DEVICE_CHOICES, "gpu"),
+    )
+    devices: int | str = option(
+        "auto", help="devices per node: N or auto", parse=_device_count, metavar="N"
+    )
+    strategy: str = option("auto", help="Lightning strategy, e.g. ddp")
+    num_nodes: int = option(1, help="nodes of a multi-node run", metavar="N", minimum=1)
+    precision: str | None = option(
+        "auto",
+        help="auto (bf16 where the GPU or CPU computes it natively, else fp16 on CUDA and fp32 "
+        "on the CPU), bf16, fp16 or fp32; Lightning's strings (bf16-mixed, 32-true) also work",
+    )
+    channels_last: bool | None = option(
+        None, help="channels_last memory format (default: on for CUDA and for bf16 CPUs)"
+    )
+    workers: int | None = option(
+        None,
+        help="DataLoader worker processes (default: up to 4 on CUDA, 0 on the CPU)",
+        aliases=("--num-workers", "--num_workers"),
+        metavar="N",
+        minimum=0,
+    )
+    deterministic: bool | None = option(
+        None, help="deterministic kernels (default: on the CPU only)", on_command_line=False
+    )
+    resume: str | Path | None = option(
+        None,
+        help="continue from a checkpoint path, or `last` (the newest run's last.ckpt)",
+        metavar="CKPT",
+    )
+    num_sample_figures: int = option(
+        3,
+        help="tumor-bearing val slices drawn to TensorBoard each validation",
+        flag="--sample-figures",
+        metavar="N",
+        minimum=0,
+    )
+    check_val_every_n_epoch: int = option(
+        1, help="validate every N epochs", on_command_line=False, minimum=1
+    )
+    log_every_n_steps: int = option(10, help="log every N steps", on_command_line=False, minimum=1)
+    enable_progress_bar: bool = option(False, help="progress bar", on_command_line=False)
     extra_callbacks: list[Callback] = field(default_factory=list)  # e.g. a throughput timer
 
     def check(self) -> None:
-        """Raise ValueError naming the first setting out of its range."""
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        for name in ("batch_size", "max_epochs", "base_channels", "depth", "num_nodes", "check_val_every_n_epoch"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if self.norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
-        if self.patch_size is not None and self.patch_size < 16:
-            raise ValueError(f"patch_size must be >= 16 or None, got {self.patch_size!r}")
-        if self.context_slices < 0:
-            raise ValueError(f"context_slices must be >= 0, got {self.context_slices!r}")
-        if self.limit_train_batches is not None and self.limit_train_batches < 1:
-            raise ValueError(f"limit_train_batches must be >= 1, got {self.limit_train_batches!r}")
-        if self.max_time_s is not None and not self.max_time_s > 0:
-            raise ValueError(f"max_time_s must be > 0, got {self.max_time_s!r}")
-        if self.num_workers is not None and self.num_workers < 0:
-            raise ValueError(f"num_workers must be >= 0, got {self.num_workers!r}")
-        if self.tumor_fraction is not None and not 0 < self.tumor_fraction < 1:
-            raise ValueError(f"tumor_fraction must be in (0, 1) or None, got {self.tumor_fraction!r}")
+        """Raise :class:`lungnet.errors.ConfigError` naming the first setting out of range."""
+        check_options(self)
+        canonical_precision(self.precision)
 
 
 @dataclass(frozen=True)
@@ -145,29 +204,6 @@ def find_last_checkpoint(default_root_dir: str | Path) -> Path:
     return max(found)[1]
 
 
-def _resolve_device_defaults(config: TrainConfig) -> tuple[str, str, bool, int, bool]:
-    accelerator = config.accelerator
-    if accelerator == "auto":
-        accelerator = "gpu" if torch.cuda.is_available() else "cpu"
-    on_cuda = accelerator in ("gpu", "cuda")
-    if on_cuda and not torch.cuda.is_available():
-        raise LungNetInputError(None, f"accelerator {config.accelerator!r} asked for, but no CUDA device is available")
-    # bf16 where the hardware computes it natively: on a CPU with AMX, training the demo's
-    # U-Net runs 2.9x faster end to end in bf16 + channels_last than in float32
-    # (benchmarks/train_bench.py); elsewhere the CPU stays in float32, which emulated bf16 loses to.
-    fast_bf16 = native_bf16(torch.device("cuda" if on_cuda else "cpu"))
-    precision = config.precision
-    if precision is None:
-        precision = "bf16-mixed" if fast_bf16 else ("16-mixed" if on_cuda else "32-true")
-    channels_last = (on_cuda or fast_bf16) if config.channels_last is None else config.channels_last
-    workers = config.num_workers
-    if workers is None:
-        # Augmentation runs on the device, so loader workers only read .npy files: few suffice.
-        workers = min(4, max(1, (os.cpu_count() or 2) // 2)) if on_cuda else 0
-    deterministic = (not on_cuda) if config.deterministic is None else config.deterministic
-    return accelerator, precision, channels_last, workers, deterministic
-
-
 def train(config: TrainConfig) -> TrainResult:
     """Train the U-Net on a preprocessed folder and write checkpoints + TensorBoard logs.
 
@@ -183,7 +219,14 @@ def train(config: TrainConfig) -> TrainResult:
             context / preprocessing / loss differ from ``config``.
     """
     config.check()
-    accelerator, precision, channels_last, workers, deterministic = _resolve_device_defaults(config)
+    hardware = training_device(
+        config.device,
+        config.precision,
+        config.channels_last,
+        config.workers,
+        config.deterministic,
+    )
+    accelerator = hardware.accelerator
     L.seed_everything(config.seed, workers=True, verbose=False)
     if accelerator != "cpu":
         torch.backends.cudnn.benchmark = True
@@ -191,7 +234,7 @@ def train(config: TrainConfig) -> TrainResult:
     dm = LungDataModule(
         config.data_dir,
         batch_size=config.batch_size,
-        num_workers=workers,
+        num_workers=hardware.loader_workers,
         context_slices=config.context_slices,
         tumor_fraction=config.tumor_fraction,
         seed=config.seed,
@@ -202,7 +245,7 @@ def train(config: TrainConfig) -> TrainResult:
         "max_epochs": config.max_epochs,
         "tumor_fraction": config.tumor_fraction,
         "seed": config.seed,
-        "precision": precision,
+        "precision": hardware.precision,
         "data_dir": str(config.data_dir),
     }
     task = TumorSegmentationTask(
@@ -216,7 +259,7 @@ def train(config: TrainConfig) -> TrainResult:
         augment=AugmentConfig().to_dict() if config.augment else None,
         augment_seed=config.seed,
         patch_size=config.patch_size,
-        channels_last=channels_last,
+        channels_last=hardware.channels_last,
         num_sample_figures=config.num_sample_figures,
         train=train_record,
     )
@@ -234,13 +277,13 @@ def train(config: TrainConfig) -> TrainResult:
         devices=config.devices,
         strategy=config.strategy,
         num_nodes=config.num_nodes,
-        precision=precision,
+        precision=hardware.precision,
         max_epochs=config.max_epochs,
         max_time=None if config.max_time_s is None else timedelta(seconds=config.max_time_s),
         limit_train_batches=config.limit_train_batches,
         check_val_every_n_epoch=config.check_val_every_n_epoch,
         log_every_n_steps=config.log_every_n_steps,
-        deterministic=deterministic,
+        deterministic=hardware.deterministic,
         logger=logger,
         callbacks=[checkpoint, latest, *config.extra_callbacks],
         default_root_dir=str(config.default_root_dir),
