@@ -30,14 +30,22 @@ def test_writes_the_decathlon_layout_and_a_valid_dataset_json(dataset):
     assert meta["modality"] == {"0": "CT"} and meta["tensorImageSize"] == "3D"
     assert meta["numTraining"] == len(meta["training"]) == 3
     assert meta["numTest"] == len(meta["test"]) == 2
-    assert [e["image"] for e in meta["training"]] == [f"./imagesTr/lung_00{i}.nii.gz" for i in (1, 2, 3)]
+    assert [e["image"] for e in meta["training"]] == [
+        f"./imagesTr/lung_00{i}.nii.gz" for i in (1, 2, 3)
+    ]
     assert meta["test"] == ["./imagesTs/lung_004.nii.gz", "./imagesTs/lung_005.nii.gz"]
     for entry in meta["training"]:
         assert (dataset / entry["image"]).is_file() and (dataset / entry["label"]).is_file()
     for image, label in meta["lungnet_synthetic"]["test_labels"].items():
         assert (dataset / image).is_file() and (dataset / label).is_file()
         assert label.startswith("./labelsTs/")
-    assert sorted(p.name for p in dataset.iterdir()) == ["dataset.json", "imagesTr", "imagesTs", "labelsTr", "labelsTs"]
+    assert sorted(p.name for p in dataset.iterdir()) == [
+        "dataset.json",
+        "imagesTr",
+        "imagesTs",
+        "labelsTr",
+        "labelsTs",
+    ]
     cases = meta["lungnet_synthetic"]["cases"]
     assert set(cases) == {f"lung_00{i}" for i in range(1, 6)}
     assert all(1 <= len(c["tumors"]) <= 2 for c in cases.values())
@@ -69,7 +77,9 @@ def test_both_voxel_orders_and_storages_read_back_with_the_same_hu(tmp_path, ori
     np.testing.assert_allclose(ct.affine, p.affine)
     np.testing.assert_array_equal(read_ct(label).array, p.label)
     proxy = nib.load(image).dataobj
-    assert (proxy.slope, proxy.inter) == ((1.0, -1024.0) if storage == "int16_scaled" else (1.0, 0.0))
+    assert (proxy.slope, proxy.inter) == (
+        (1.0, -1024.0) if storage == "int16_scaled" else (1.0, 0.0)
+    )
     assert nib.load(image).get_data_dtype() == np.int16
 
 
@@ -104,8 +114,15 @@ def test_a_run_killed_half_way_is_completed_by_running_it_again(tmp_path):
     # What a killed run leaves behind: its stamp, one finished case, no dataset.json.
     (root / "dataset.json").unlink()
     (root / "imagesTr" / "lung_002.nii.gz").unlink()
-    stamp = {"seed": 3, "cases": 2, "test_cases": 0, "size": 48, "slices": 20,
-             "tumor_diameter_mm": [10, 20], "tumor_count": [1, 2]}
+    stamp = {
+        "seed": 3,
+        "cases": 2,
+        "test_cases": 0,
+        "size": 48,
+        "slices": 20,
+        "tumor_diameter_mm": [10, 20],
+        "tumor_count": [1, 2],
+    }
     (root / ".lungnet-synth.json").write_text(json.dumps(stamp))
     write_msd_dataset(root, cases=2, seed=3, **SMALL)
     assert {f.relative_to(root): f.read_bytes() for f in root.rglob("*.nii.gz")} == reference
@@ -121,8 +138,11 @@ def test_parallel_workers_write_the_same_files(tmp_path, dataset):
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"cases": 0, "test_cases": 0}, "at least one case"), ({"cases": 1, "workers": 0}, "workers"),
-     ({"cases": 1, "size": 8}, "size")],
+    [
+        ({"cases": 0, "test_cases": 0}, "at least one case"),
+        ({"cases": 1, "workers": 0}, "workers"),
+        ({"cases": 1, "size": 8}, "size"),
+    ],
 )
 def test_bad_arguments_are_refused_before_anything_is_written(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -15,9 +15,30 @@ LUNGNET = Path(sys.executable).with_name("lungnet")
 def test_lungnet_synth_writes_a_dataset_through_the_console_script(tmp_path):
     out = tmp_path / "Task06_Lung"
     result = subprocess.run(
-        [str(LUNGNET), "synth", str(out), "--cases", "2", "--test-cases", "1", "--seed", "4",
-         "--size", "40", "--slices", "16", "--tumor-diameter", "10", "20", "--tumor-count", "1", "2"],
-        capture_output=True, text=True, timeout=120,
+        [
+            str(LUNGNET),
+            "synth",
+            str(out),
+            "--cases",
+            "2",
+            "--test-cases",
+            "1",
+            "--seed",
+            "4",
+            "--size",
+            "40",
+            "--slices",
+            "16",
+            "--tumor-diameter",
+            "10",
+            "20",
+            "--tumor-count",
+            "1",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     meta = json.loads((out / "dataset.json").read_text())

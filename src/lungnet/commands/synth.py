@@ -1,4 +1,4 @@
-"""`lungnet synth OUT --cases N`: write a Decathlon-layout dataset of synthetic chest CT phantoms."""
+"""`lungnet synth OUT --cases N`: write a Decathlon-layout dataset of synthetic chest CT."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "synth",
         help="write synthetic chest CT phantoms with exact tumor labels (MSD Task06 layout)",
-        description="Write N training and M test phantoms to OUT as imagesTr/, labelsTr/, imagesTs/, "
+        description="Write N training and M test phantoms to OUT as imagesTr/, labelsTr/, "
+        "imagesTs/, "
         "labelsTs/ and dataset.json. The same arguments write byte-identical files; a run killed "
         "half-way is completed by running it again.",
     )
@@ -20,17 +21,70 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cases", type=int, required=True, metavar="N", help="training cases")
     p.add_argument("--test-cases", type=int, default=0, metavar="M", help="test cases (default: 0)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="dataset seed (default: 0)")
-    p.add_argument("--size", type=int, default=512, metavar="PX",
-                   help="in-plane voxels; the field of view (300-430 mm by seed) does not change (default: 512)")
-    p.add_argument("--slices", type=int, default=None, metavar="Z",
-                   help="axial slices per case (default: drawn per case from a scanner-like thickness)")
-    p.add_argument("--tumor-diameter", nargs=2, type=float, default=(5.0, 50.0), metavar=("MIN", "MAX"),
-                   help="nominal tumor diameter range in mm (default: 5 50)")
-    p.add_argument("--tumor-count", nargs=2, type=int, default=(0, 4), metavar=("MIN", "MAX"),
-                   help="tumors per case, inclusive range (default: 0 4)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes (default: 1)")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=512,
+        metavar="PX",
+        help="in-plane voxels; the field of view (300-430 mm by seed) does not change "
+        "(default: 512)",
+    )
+    p.add_argument(
+        "--slices",
+        type=int,
+        default=None,
+        metavar="Z",
+        help="axial slices per case (default: drawn per case from a scanner-like thickness)",
+    )
+    p.add_argument(
+        "--tumor-diameter",
+        nargs=2,
+        type=float,
+        default=None,
+        metavar=("MIN", "MAX"),
+        help="nominal tumor diameter range in mm, log-uniform (default: like a lung-cancer "
+        "cohort, 5-100 mm, most 15-50 mm)",
+    )
+    p.add_argument(
+        "--tumor-count",
+        nargs=2,
+        type=int,
+        default=None,
+        metavar=("MIN", "MAX"),
+        help="tumors per case, inclusive range (default: 0-4, about one case in five tumor-free)",
+    )
+    p.add_argument(
+        "--nodule-library",
+        metavar="DIR",
+        default=None,
+        help="folder of real nodules (image/ and mask/) to draw some tumors from; patients "
+        "are kept apart between train, validation and test cases",
+    )
+    p.add_argument(
+        "--library-share",
+        type=float,
+        default=0.5,
+        metavar="P",
+        help="with --nodule-library: share of the tumors the library can match in size that "
+        "are real nodules (default: 0.5)",
+    )
+    p.add_argument(
+        "--val-cases",
+        type=int,
+        default=0,
+        metavar="V",
+        help="with --nodule-library: the last V training cases draw from the library's "
+        "validation patients (pass the --val-cases you give lungnet preprocess; default: 0)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="parallel processes (default: 1)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in OUT")
     p.set_defaults(func=run)
+
+
+def _pair(value) -> tuple | None:
+    return None if value is None else tuple(value)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,11 +92,26 @@ def run(args: argparse.Namespace) -> int:
     from lungnet.synthetic.phantom import check_phantom_args
 
     try:
-        if args.cases < 0 or args.test_cases < 0 or args.cases + args.test_cases < 1 or args.workers < 1:
-            raise ValueError("--cases and --test-cases must be >= 0 with at least one case, --workers >= 1")
+        if (
+            args.cases < 0
+            or args.test_cases < 0
+            or args.cases + args.test_cases < 1
+            or args.workers < 1
+        ):
+            raise ValueError(
+                "--cases and --test-cases must be >= 0 with at least one case, --workers >= 1"
+            )
         if args.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {args.seed}")
-        check_phantom_args(args.size, args.slices, tuple(args.tumor_diameter), tuple(args.tumor_count))
+        check_phantom_args(
+            args.size,
+            args.slices,
+            _pair(args.tumor_diameter),
+            _pair(args.tumor_count),
+            args.library_share,
+        )
+        if not 0 <= args.val_cases <= args.cases:
+            raise ValueError(f"--val-cases must be within 0..--cases, got {args.val_cases}")
     except ValueError as e:
         print(f"lungnet synth: error: {e}", file=sys.stderr)
         return 2
@@ -63,17 +132,23 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         size=args.size,
         slices=args.slices,
-        tumor_diameter_mm=tuple(args.tumor_diameter),
-        tumor_count=tuple(args.tumor_count),
+        tumor_diameter_mm=_pair(args.tumor_diameter),
+        tumor_count=_pair(args.tumor_count),
         workers=args.workers,
         overwrite=args.overwrite,
         progress=progress,
+        nodule_library=args.nodule_library,
+        library_share=args.library_share,
+        val_cases=args.val_cases,
     )
     cases = json.loads((path / "dataset.json").read_text())["lungnet_synthetic"]["cases"]
     print(f"{'case':<10} {'split':<6} {'shape':<16} {'order':<5} {'storage':<13} tumors (mm)")
     for name, info in cases.items():
         shape = "x".join(str(s) for s in info["shape"])
         sizes = ", ".join(f"{t['diameter_mm']:.0f}" for t in info["tumors"]) or "-"
-        print(f"{name:<10} {info['split']:<6} {shape:<16} {info['orientation']:<5} {info['storage']:<13} {sizes}")
+        print(
+            f"{name:<10} {info['split']:<6} {shape:<16} {info['orientation']:<5} "
+            f"{info['storage']:<13} {sizes}"
+        )
     print(f"{len(cases)} cases in {time.perf_counter() - start:.1f} s: {path}")
     return 0

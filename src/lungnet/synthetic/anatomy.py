@@ -42,6 +42,8 @@ class Tissue(IntEnum):
     DISC = 18
     CARTILAGE = 19
     TUMOR = 20
+    ATELECTASIS = 21
+    EFFUSION = 22
 
 
 #: Noise-free HU range of each tissue over all seeds (before blur and noise). VESSEL and
@@ -67,7 +69,9 @@ TISSUE_HU: dict[Tissue, tuple[float, float]] = {
     Tissue.CORD: (20, 45),
     Tissue.DISC: (60, 110),
     Tissue.CARTILAGE: (100, 220),
-    Tissue.TUMOR: (0, 80),
+    Tissue.TUMOR: (-1000, 100),  # ground glass, cavity air and necrotic fluid included
+    Tissue.ATELECTASIS: (0, 120),
+    Tissue.EFFUSION: (0, 20),
 }
 
 
@@ -177,7 +181,9 @@ def _ell(x: np.ndarray, y: np.ndarray, cx: float, cy: float, rx: float, ry: floa
     return ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2
 
 
-def _superellipse(x: np.ndarray, y: np.ndarray, a: float, b_ant: float, b_post: float, p: float = 2.5) -> np.ndarray:
+def _superellipse(
+    x: np.ndarray, y: np.ndarray, a: float, b_ant: float, b_post: float, p: float = 2.5
+) -> np.ndarray:
     b = np.where(y >= 0, b_ant, b_post)
     return (np.abs(x) / a) ** p + (np.abs(y) / b) ** p <= 1
 
@@ -191,12 +197,17 @@ def _put(t: np.ndarray, mask: np.ndarray, code: Tissue, zsel: np.ndarray | None 
     if mask.ndim == 3:
         t[np.broadcast_to(mask, t.shape)] = code
         return
-    for k in range(t.shape[2]) if zsel is None else np.flatnonzero(np.broadcast_to(zsel, t.shape[2])):
+    for k in (
+        range(t.shape[2]) if zsel is None else np.flatnonzero(np.broadcast_to(zsel, t.shape[2]))
+    ):
         t[:, :, k][mask] = code
 
 
-def _put_ellipsoid(t: np.ndarray, q2d: np.ndarray, qz: np.ndarray, code: Tissue, within: np.ndarray | None = None) -> None:
-    """Set ``t`` inside the ellipsoid ``q2d + qz < 1`` (q2d: in-plane, qz: per slice), optionally within a 3D mask."""
+def _put_ellipsoid(
+    t: np.ndarray, q2d: np.ndarray, qz: np.ndarray, code: Tissue, within: np.ndarray | None = None
+) -> None:
+    """Set ``t`` inside the ellipsoid ``q2d + qz < 1`` (q2d in-plane, qz per slice), optionally
+    within a 3D mask."""
     for k in np.flatnonzero(qz < 1):
         m = q2d < 1 - qz[k]
         if within is not None:
@@ -222,7 +233,13 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     wall = 9.0 + an.muscle + an.fat
     post_extra = 28.0  # deep back muscles make the body deeper behind the spine
     body = _superellipse(x2, y2, an.a_cav + wall, an.b_cav + wall, an.b_cav + wall + post_extra)
-    inner = _superellipse(x2, y2, an.a_cav + 9 + an.muscle, an.b_cav + 9 + an.muscle, an.b_cav + 9 + an.muscle + post_extra)
+    inner = _superellipse(
+        x2,
+        y2,
+        an.a_cav + 9 + an.muscle,
+        an.b_cav + 9 + an.muscle,
+        an.b_cav + 9 + an.muscle + post_extra,
+    )
     cage = _superellipse(x2, y2, an.a_cav + 9, an.b_cav + 9, an.b_cav + 9, 2.2)
     spine_zone = _ell(x2, y2, 0, -an.b_cav, 34, 36) < 1
     cavity = _superellipse(x2, y2, an.a_cav, an.b_cav, an.b_cav, 2.2) & ~spine_zone
@@ -232,8 +249,12 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     # Diaphragm: one dome per side; below it the abdomen, above it the thorax.
     zd2 = np.where(
         x2 > an.x_med,
-        an.z_base[0] + an.dome[0] * np.clip(1 - _ell(x2, y2, an.a_cav * 0.45, 5, an.a_cav * 0.62, an.b_cav * 1.05), 0, 1),
-        an.z_base[1] + an.dome[1] * np.clip(1 - _ell(x2, y2, -an.a_cav * 0.45, 5, an.a_cav * 0.62, an.b_cav * 1.05), 0, 1),
+        an.z_base[0]
+        + an.dome[0]
+        * np.clip(1 - _ell(x2, y2, an.a_cav * 0.45, 5, an.a_cav * 0.62, an.b_cav * 1.05), 0, 1),
+        an.z_base[1]
+        + an.dome[1]
+        * np.clip(1 - _ell(x2, y2, -an.a_cav * 0.45, 5, an.a_cav * 0.62, an.b_cav * 1.05), 0, 1),
     )
     zd = zd2[..., None]
     zd_min, zd_max = float(min(an.z_base)), float(zd2.max())
@@ -257,8 +278,10 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     sx_, sy_, sr = an.asc_aorta
     med2 = (np.abs(x2 - an.x_med) < an.w_med) | (_ell(x2, y2, ax, ay, ar + 6, ar + 6) < 1)
     asc2 = _ell(x2, y2, sx_, sy_, sr + 8, sr + 8) < 1
-    sides = (_ell(x2, y2, an.x_med + an.a_cav * 0.5, -3, an.a_cav * 0.56, an.b_cav * 1.08),
-             _ell(x2, y2, an.x_med - an.a_cav * 0.5, -3, an.a_cav * 0.56, an.b_cav * 1.08))
+    sides = (
+        _ell(x2, y2, an.x_med + an.a_cav * 0.5, -3, an.a_cav * 0.56, an.b_cav * 1.08),
+        _ell(x2, y2, an.x_med - an.a_cav * 0.5, -3, an.a_cav * 0.56, an.b_cav * 1.08),
+    )
     scale2 = an.lung_scale(z) ** 2
     for k in np.flatnonzero((z < an.z_apex) & (z > zd_min)):
         m = thorax[:, :, k] & ~med2 & ((sides[0] < scale2[k]) | (sides[1] < scale2[k]))
@@ -279,9 +302,18 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     z_heart_top = hz + 0.5 * hrz
     _put(t, _ell(x2, y2, ax, ay, ar, ar) < 1, T.BLOOD, z < an.z_arch - 10)
     _put(t, _ell(x2, y2, sx_, sy_, sr, sr) < 1, T.BLOOD, (z > z_heart_top) & (z < an.z_arch - 10))
-    _put(t, _ell(x2, y2, an.x_med + 40, an.y_vb + 72, 10, 10) < 1, T.BLOOD, (z > hz) & (z < an.z_arch + 15))  # SVC
-    _put(t, _ell(x2, y2, an.x_med + 26, an.y_vb + 28, 11, 11) < 1, T.BLOOD, z < hz - 0.3 * hrz)  # IVC
-    _put(t, _ell(x2, y2, an.x_med - 6, an.y_vb + 24, 7, 7) < 1, T.MUSCLE, z > zd_min - 30)  # oesophagus
+    _put(
+        t,
+        _ell(x2, y2, an.x_med + 40, an.y_vb + 72, 10, 10) < 1,
+        T.BLOOD,
+        (z > hz) & (z < an.z_arch + 15),
+    )  # SVC
+    _put(
+        t, _ell(x2, y2, an.x_med + 26, an.y_vb + 28, 11, 11) < 1, T.BLOOD, z < hz - 0.3 * hrz
+    )  # IVC
+    _put(
+        t, _ell(x2, y2, an.x_med - 6, an.y_vb + 24, 7, 7) < 1, T.MUSCLE, z > zd_min - 30
+    )  # oesophagus
     for side in (-1, 1):  # carotid arteries and jugular veins in the neck
         _put(t, _ell(x2, y2, side * 24, an.y_vb + 50, 5, 5) < 1, T.BLOOD, z > an.z_arch)
         _put(t, _ell(x2, y2, side * 42, an.y_vb + 55, 7, 7) < 1, T.BLOOD, z > an.z_apex - 20)
@@ -290,13 +322,32 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     if abdomen is not None:
         st2, st_z = _ell(x2, y2, -55, 20, 48, 45), ((z - an.z_base[1] + 10) / 60) ** 2
         _put_ellipsoid(t, st2, st_z, T.STOMACH, within=abdomen)
-        _put_ellipsoid(t, np.where(y2 > 20 + 0.45 * 45, st2, 9.0), st_z, T.GAS, within=abdomen)  # gas rises anteriorly
-        _put_ellipsoid(t, _ell(x2, y2, -88, -40, 30, 45), ((z - an.z_base[1] + 20) / 55) ** 2, T.SPLEEN, within=abdomen)
+        _put_ellipsoid(
+            t, np.where(y2 > 20 + 0.45 * 45, st2, 9.0), st_z, T.GAS, within=abdomen
+        )  # gas rises anteriorly
+        _put_ellipsoid(
+            t,
+            _ell(x2, y2, -88, -40, 30, 45),
+            ((z - an.z_base[1] + 20) / 55) ** 2,
+            T.SPLEEN,
+            within=abdomen,
+        )
         liver_ok = abdomen & ((x2 > -20 - 50 * (y2 > 0))[..., None] | (z > zd - 25))
-        _put_ellipsoid(t, _ell(x2, y2, 50, 0, 125, 110), ((z - an.z_base[0] - 5) / 100) ** 2, T.LIVER, within=liver_ok)
+        _put_ellipsoid(
+            t,
+            _ell(x2, y2, 50, 0, 125, 110),
+            ((z - an.z_base[0] - 5) / 100) ** 2,
+            T.LIVER,
+            within=liver_ok,
+        )
         for side in (-1, 1):
-            _put_ellipsoid(t, _ell(x2, y2, side * 62, an.y_vb + 2, 26, 30), ((z - an.z_base[0] + 75) / 52) ** 2,
-                           T.KIDNEY, within=abdomen)
+            _put_ellipsoid(
+                t,
+                _ell(x2, y2, side * 62, an.y_vb + 2, 26, 30),
+                ((z - an.z_base[0] + 75) / 52) ** 2,
+                T.KIDNEY,
+                within=abdomen,
+            )
 
     # Spine: vertebral bodies with discs, the neural arch around the cord, back muscles.
     for side in (-1, 1):

@@ -43,12 +43,16 @@ class SmoothField:
         spacing: tuple[float, float, float],
         cell_mm: float,
     ) -> None:
-        cells = [max(2, int(np.ceil(n * s / cell_mm)) + 2) for n, s in zip(shape, spacing, strict=True)]
+        cells = [
+            max(2, int(np.ceil(n * s / cell_mm)) + 2) for n, s in zip(shape, spacing, strict=True)
+        ]
         coarse = ndi.gaussian_filter(rng.standard_normal(cells), 0.8, mode="wrap")
         coarse = (coarse - coarse.mean()) / (coarse.std() + 1e-6)
         wz = _interp_matrix(shape[2], spacing[2], cell_mm, cells[2])
         # Interpolate along z once for all slices: (cx, cy, Z) is small.
-        self._zc = np.ascontiguousarray(np.tensordot(coarse.astype(np.float32), wz.T, axes=([2], [0])))
+        self._zc = np.ascontiguousarray(
+            np.tensordot(coarse.astype(np.float32), wz.T, axes=([2], [0]))
+        )
         self._wx = _interp_matrix(shape[0], spacing[0], cell_mm, cells[0])
         self._wy = _interp_matrix(shape[1], spacing[1], cell_mm, cells[1])
 

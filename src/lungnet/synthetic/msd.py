@@ -21,13 +21,22 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from isal import igzip
 from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
 
 from lungnet.errors import LungNetInputError
-from lungnet.io.atomic import atomic_path
+from lungnet.io import CTVolume, SourceGeometry, atomic_path, write_volume
+from lungnet.synthetic.library import NoduleLibrary
 from lungnet.synthetic.phantom import Phantom, check_phantom_args, make_phantom
 
-__all__ = ["ORIENTATIONS", "STORAGES", "case_seed", "case_variant", "write_case", "write_msd_dataset"]
+__all__ = [
+    "ORIENTATIONS",
+    "STORAGES",
+    "case_seed",
+    "case_variant",
+    "write_case",
+    "write_msd_dataset",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,44 +57,85 @@ def case_variant(phantom_seed: int) -> tuple[str, str]:
     return ORIENTATIONS[phantom_seed % 2], STORAGES[(phantom_seed // 2) % 2]
 
 
-def write_case(phantom: Phantom, image_path: Path, label_path: Path, orientation: str, storage: str) -> dict:
+def _reference(phantom: Phantom, orientation: str) -> CTVolume:
+    """The phantom as a scan stored in ``orientation``: the geometry both its files get."""
+    transform = ornt_transform(axcodes2ornt(("R", "A", "S")), axcodes2ornt(tuple(orientation)))
+    affine = phantom.affine @ inv_ornt_aff(transform, phantom.hu.shape)
+    shape = tuple(
+        int(s) for s in apply_orientation(np.empty(phantom.hu.shape, bool), transform).shape
+    )
+    header = nib.Nifti1Header()
+    header.set_data_shape(shape)
+    header.set_qform(affine, code=1)
+    header.set_sform(affine, code=1)
+    header.set_xyzt_units("mm", "sec")
+    geometry = SourceGeometry(shape, affine, nib.aff2axcodes(affine), header)  # type: ignore[arg-type]
+    return CTVolume(phantom.hu, phantom.spacing, phantom.affine, None, geometry)
+
+
+def _write_reproducibly(array: np.ndarray, reference: CTVolume, path: Path, dtype: type) -> None:
+    """:func:`write_volume`, gzipped without a timestamp so that reruns write the same bytes."""
+    with atomic_path(path) as tmp:
+        raw = tmp.parent / f"{tmp.name}.nii"
+        try:
+            write_volume(array, reference, raw, dtype)
+            tmp.write_bytes(igzip.compress(raw.read_bytes(), compresslevel=1, mtime=0))
+        finally:
+            raw.unlink(missing_ok=True)
+
+
+def write_case(
+    phantom: Phantom, image_path: Path, label_path: Path, orientation: str, storage: str
+) -> dict:
     """Write one phantom's image and label in the given voxel order and storage.
 
     Returns:
         The case's geometry and variant as a JSON-ready dict.
     """
-    ras = axcodes2ornt(("R", "A", "S"))
-    transform = ornt_transform(ras, axcodes2ornt(tuple(orientation)))
-    affine = phantom.affine @ inv_ornt_aff(transform, phantom.hu.shape)
+    reference = _reference(phantom, orientation)
     hu = np.clip(np.rint(phantom.hu), -1024, 3071).astype(np.int16)
-    stored = hu if storage == "int16" else (hu.astype(np.int32) - int(_INTERCEPT)).astype(np.int16)
-    for array, path, is_label in ((stored, image_path, False), (phantom.label, label_path, True)):
-        data = np.asfortranarray(apply_orientation(array, transform))
-        img = nib.Nifti1Image(data, affine)
-        img.header.set_qform(affine, code=1)
-        img.header.set_sform(affine, code=1)
-        img.header.set_xyzt_units("mm", "sec")
-        img.header.set_data_dtype(np.uint8 if is_label else np.int16)
-        if not is_label and storage == "int16_scaled":
-            img.header.set_slope_inter(1.0, _INTERCEPT)
-        with atomic_path(path) as tmp:
+    if storage == "int16":
+        _write_reproducibly(hu, reference, image_path, np.int16)
+    else:
+        # write_volume stores plain values; this variant needs the scl_inter of HU + 1024 files.
+        stored = (hu.astype(np.int32) - int(_INTERCEPT)).astype(np.int16)
+        header = reference.geometry.header.copy()
+        header.set_data_dtype(np.int16)
+        img = nib.Nifti1Image(
+            np.asfortranarray(reference.to_file_order(stored)), None, header=header
+        )
+        img.header.set_slope_inter(1.0, _INTERCEPT)
+        with atomic_path(image_path) as tmp:
             nib.save(img, tmp)
+    _write_reproducibly(phantom.label != 0, reference, label_path, np.uint8)
     return {
         "orientation": orientation,
         "storage": storage,
         "shape": list(phantom.hu.shape),
         "spacing": [round(s, 6) for s in phantom.spacing],
-        "affine": np.round(affine, 6).tolist(),
+        "affine": np.round(reference.geometry.affine, 6).tolist(),
     }
 
 
+def _list(value) -> list | None:
+    return None if value is None else list(value)
+
+
+def _pair(value) -> tuple | None:
+    return None if value is None else tuple(value)
+
+
 def _make_case(job: dict) -> dict:
+    library = job["nodule_library"]
     phantom = make_phantom(
         job["seed"],
         size=job["size"],
         slices=job["slices"],
-        tumor_diameter_mm=tuple(job["tumor_diameter_mm"]),
-        tumor_count=tuple(job["tumor_count"]),
+        tumor_diameter_mm=_pair(job["tumor_diameter_mm"]),
+        tumor_count=_pair(job["tumor_count"]),
+        nodule_library=None if library is None else NoduleLibrary(library),
+        library_share=job["library_share"],
+        library_split=job["library_split"],
     )
     orientation, storage = case_variant(job["seed"])
     info = write_case(phantom, Path(job["image"]), Path(job["label"]), orientation, storage)
@@ -96,6 +146,8 @@ def _make_case(job: dict) -> dict:
         noise_hu=round(phantom.noise_hu, 2),
         tumors=[t.as_dict() for t in phantom.tumors],
     )
+    if library is not None:
+        info["library_split"] = job["library_split"]
     return info
 
 
@@ -106,11 +158,14 @@ def write_msd_dataset(
     seed: int = 0,
     size: int = 512,
     slices: int | None = None,
-    tumor_diameter_mm: tuple[float, float] = (5.0, 50.0),
-    tumor_count: tuple[int, int] = (0, 4),
+    tumor_diameter_mm: tuple[float, float] | None = None,
+    tumor_count: tuple[int, int] | None = None,
     workers: int = 1,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
+    nodule_library: str | Path | None = None,
+    library_share: float = 0.5,
+    val_cases: int = 0,
 ) -> Path:
     """Write ``cases`` training and ``test_cases`` test phantoms in the MSD Task06 layout.
 
@@ -122,10 +177,16 @@ def write_msd_dataset(
     Args:
         out_dir: dataset folder to create.
         cases, test_cases: number of training and test cases.
-        seed, size, slices, tumor_diameter_mm, tumor_count: see :func:`make_phantom`.
+        seed, size, slices, tumor_diameter_mm, tumor_count, library_share: see
+            :func:`make_phantom`; None for the diameters or the count draws them like a cohort.
         workers: parallel processes.
         overwrite: replace a finished dataset or one made with other arguments.
         progress: called with each case name as it is finished.
+        nodule_library: a folder of real nodules (see :class:`NoduleLibrary`); training
+            cases draw from its train patients, the last ``val_cases`` training cases
+            (the validation split of ``lungnet preprocess``) from its val patients and
+            test cases from its test patients, so no patient's nodules cross splits.
+        val_cases: how many of the last training cases will be used for validation.
 
     Returns:
         The dataset folder (``out_dir``), ready for ``lungnet preprocess``.
@@ -140,11 +201,26 @@ def write_msd_dataset(
         raise ValueError(f"at most 999 cases fit the lung_NNN names, got {cases + test_cases}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    make_phantom_args = {"size": size, "slices": slices, "tumor_diameter_mm": list(tumor_diameter_mm),
-                         "tumor_count": list(tumor_count)}
+    if not 0 <= val_cases <= cases:
+        raise ValueError(f"val_cases must be within 0..cases ({cases}), got {val_cases}")
+    make_phantom_args = {
+        "size": size,
+        "slices": slices,
+        "tumor_diameter_mm": _list(tumor_diameter_mm),
+        "tumor_count": _list(tumor_count),
+    }
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    check_phantom_args(size, slices, tumor_diameter_mm, tumor_count)  # before any file is touched
+    check_phantom_args(
+        size, slices, tumor_diameter_mm, tumor_count, library_share
+    )  # before any file is touched
+    library = None
+    if nodule_library is not None:
+        library = str(Path(nodule_library).resolve())
+        NoduleLibrary(library)  # refuse a bad folder before any file is touched
+        make_phantom_args.update(
+            nodule_library=library, library_share=library_share, val_cases=val_cases
+        )
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -154,8 +230,11 @@ def write_msd_dataset(
     previous = json.loads(stamp_path.read_text()) if stamp_path.is_file() else None
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         if (out / "dataset.json").exists() or previous != stamp:
-            raise LungNetInputError(out, "already holds a dataset or other files; pass overwrite=True "
-                                    "(--overwrite) to replace it")
+            raise LungNetInputError(
+                out,
+                "already holds a dataset or other files; pass overwrite=True "
+                "(--overwrite) to replace it",
+            )
     out.mkdir(parents=True, exist_ok=True)
     if overwrite or previous != stamp:
         for sub in ("imagesTr", "labelsTr", "imagesTs", "labelsTs"):
@@ -169,9 +248,25 @@ def write_msd_dataset(
     for i in range(cases + test_cases):
         name = f"lung_{i + 1:03d}"
         split = "train" if i < cases else "test"
-        img_dir, lab_dir = ("imagesTr", "labelsTr") if split == "train" else ("imagesTs", "labelsTs")
-        jobs.append({"name": name, "split": split, "seed": case_seed(seed, i), **make_phantom_args,
-                     "image": str(out / img_dir / f"{name}.nii.gz"), "label": str(out / lab_dir / f"{name}.nii.gz")})
+        img_dir, lab_dir = (
+            ("imagesTr", "labelsTr") if split == "train" else ("imagesTs", "labelsTs")
+        )
+        library_split = (
+            "test" if split == "test" else ("val" if i >= cases - val_cases else "train")
+        )
+        jobs.append(
+            {
+                "name": name,
+                "split": split,
+                "seed": case_seed(seed, i),
+                **make_phantom_args,
+                "nodule_library": library,
+                "library_share": library_share,
+                "library_split": library_split,
+                "image": str(out / img_dir / f"{name}.nii.gz"),
+                "label": str(out / lab_dir / f"{name}.nii.gz"),
+            }
+        )
     infos: dict[str, dict] = {}
     pending = []
     for job in jobs:
@@ -210,12 +305,16 @@ def write_msd_dataset(
         "labels": {"0": "background", "1": "cancer"},
         "numTraining": len(train),
         "numTest": len(test),
-        "training": [{"image": f"./imagesTr/{j['name']}.nii.gz", "label": f"./labelsTr/{j['name']}.nii.gz"}
-                     for j in train],
+        "training": [
+            {"image": f"./imagesTr/{j['name']}.nii.gz", "label": f"./labelsTr/{j['name']}.nii.gz"}
+            for j in train
+        ],
         "test": [f"./imagesTs/{j['name']}.nii.gz" for j in test],
         "lungnet_synthetic": {
             **stamp,
-            "test_labels": {f"./imagesTs/{j['name']}.nii.gz": f"./labelsTs/{j['name']}.nii.gz" for j in test},
+            "test_labels": {
+                f"./imagesTs/{j['name']}.nii.gz": f"./labelsTs/{j['name']}.nii.gz" for j in test
+            },
             "cases": {j["name"]: infos[j["name"]] for j in jobs},
         },
     }

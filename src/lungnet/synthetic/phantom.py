@@ -15,6 +15,7 @@ from scipy import ndimage as ndi
 
 from lungnet.synthetic.anatomy import Anatomy, Tissue, draw_anatomy, render_slab
 from lungnet.synthetic.fields import SmoothField
+from lungnet.synthetic.library import NoduleLibrary
 from lungnet.synthetic.structures import (
     TREE_HOST,
     airways,
@@ -24,7 +25,13 @@ from lungnet.synthetic.structures import (
     rib_segments,
     vessel_trees,
 )
-from lungnet.synthetic.tumors import Tumor, place_and_paint_tumors
+from lungnet.synthetic.tumors import (
+    Tumor,
+    TumorSpec,
+    find_lungs,
+    place_and_paint_tumors,
+    sample_tumor_specs,
+)
 
 __all__ = ["Phantom", "check_phantom_args", "make_phantom"]
 
@@ -84,7 +91,17 @@ def _tissue_values(rng: np.random.Generator, an: Anatomy) -> np.ndarray:
 
 
 _TEXTURE_HU = np.zeros(256, np.float32)  # amplitude of the smooth organ texture per tissue
-_TEXTURE_HU[[Tissue.FAT, Tissue.MUSCLE, Tissue.LIVER, Tissue.SPLEEN, Tissue.BOWEL, Tissue.MYOCARDIUM, Tissue.KIDNEY]] = 5
+_TEXTURE_HU[
+    [
+        Tissue.FAT,
+        Tissue.MUSCLE,
+        Tissue.LIVER,
+        Tissue.SPLEEN,
+        Tissue.BOWEL,
+        Tissue.MYOCARDIUM,
+        Tissue.KIDNEY,
+    ]
+] = 5
 _TEXTURE_HU[Tissue.BONE_CORTEX] = 40  # bone density varies far more than soft tissue
 _TEXTURE_HU[Tissue.BONE_MARROW] = 15
 # Lung parenchyma's alveolar micro-structure adds fine grain on top of the quantum noise:
@@ -96,8 +113,14 @@ _IS_LUNG[Tissue.LUNG] = 1
 
 
 def _base_hu(
-    an: Anatomy, tissue: np.ndarray, values: np.ndarray, lung_field: SmoothField, organ_field: np.ndarray,
-    k0: int, k1: int, gradient: float,
+    an: Anatomy,
+    tissue: np.ndarray,
+    values: np.ndarray,
+    lung_field: SmoothField,
+    organ_field: np.ndarray,
+    k0: int,
+    k1: int,
+    gradient: float,
 ) -> np.ndarray:
     """HU of slices ``k0:k1`` from their tissue codes plus texture, kept in each tissue's range."""
     # Lookup tables and arithmetic instead of boolean indexing (about 4x faster per slab).
@@ -125,28 +148,53 @@ def _noise_gain(sigma_px: float) -> float:
     return float((k**2).sum())
 
 
+def check_tumor_args(
+    tumor_diameter_mm: tuple[float, float] | None,
+    tumor_count: tuple[int, int] | None,
+    library_share: float = 0.5,
+) -> None:
+    """Raise ValueError naming the first tumor argument out of range (None: the cohort default)."""
+    if tumor_diameter_mm is not None:
+        lo, hi = tumor_diameter_mm
+        if not 0 < lo <= hi <= 120:
+            raise ValueError(
+                "tumor_diameter_mm must satisfy 0 < min <= max <= 120, "
+                f"got {tuple(tumor_diameter_mm)}"
+            )
+    if tumor_count is not None and not 0 <= tumor_count[0] <= tumor_count[1] <= 20:
+        raise ValueError(
+            f"tumor_count must satisfy 0 <= min <= max <= 20, got {tuple(tumor_count)}"
+        )
+    if not 0 <= library_share <= 1:
+        raise ValueError(f"library_share must be within 0..1, got {library_share}")
+
+
 def check_phantom_args(
-    size: int, slices: int | None, tumor_diameter_mm: tuple[float, float], tumor_count: tuple[int, int]
+    size: int,
+    slices: int | None,
+    tumor_diameter_mm: tuple[float, float] | None,
+    tumor_count: tuple[int, int] | None,
+    library_share: float = 0.5,
 ) -> None:
     """Raise ValueError naming the first argument of :func:`make_phantom` that is out of range."""
     if size < 32:
         raise ValueError(f"size must be >= 32 voxels, got {size}")
     if slices is not None and slices < 8:
         raise ValueError(f"slices must be >= 8, got {slices}")
-    lo, hi = tumor_diameter_mm
-    if not 0 < lo <= hi <= 120:
-        raise ValueError(f"tumor_diameter_mm must satisfy 0 < min <= max <= 120, got {tuple(tumor_diameter_mm)}")
-    if not 0 <= tumor_count[0] <= tumor_count[1] <= 20:
-        raise ValueError(f"tumor_count must satisfy 0 <= min <= max <= 20, got {tuple(tumor_count)}")
+    check_tumor_args(tumor_diameter_mm, tumor_count, library_share)
 
 
 def make_phantom(
     seed: int,
     size: int = 512,
     slices: int | None = None,
-    tumor_diameter_mm: tuple[float, float] = (5.0, 50.0),
-    tumor_count: tuple[int, int] = (0, 4),
+    tumor_diameter_mm: tuple[float, float] | None = None,
+    tumor_count: tuple[int, int] | None = None,
     noise: bool = True,
+    nodule_library: NoduleLibrary | None = None,
+    library_share: float = 0.5,
+    library_split: str = "train",
+    tumor_specs: list[TumorSpec] | None = None,
 ) -> Phantom:
     """Make one synthetic chest CT with exact tumor labels.
 
@@ -156,11 +204,19 @@ def make_phantom(
             it, so a smaller size gives coarser voxels of the same anatomy.
         slices: number of axial slices; None draws a scanner-like slice thickness
             (about 230-400 slices at 512 px, 100-175 at 128 px, covering 335-410 mm).
-        tumor_diameter_mm: range of nominal tumor diameters in mm (log-uniform).
-        tumor_count: inclusive range of the number of tumors; counts are uniform in it.
-            Fewer are placed when the lungs have no room (large tumors, tiny grids).
+        tumor_diameter_mm: range of nominal tumor diameters in mm (log-uniform); None
+            draws them like a lung-cancer cohort (5-100 mm, most 15-50 mm, see
+            :func:`~lungnet.synthetic.tumors.cohort_diameter`).
+        tumor_count: inclusive range of the number of tumors, uniform in it; None draws
+            0-4 with about one patient in five tumor-free. Fewer are placed when the
+            lungs have no room (large tumors, tiny grids).
         noise: add the scanner's blur and noise; without it every tissue keeps its
             noise-free HU within :data:`~lungnet.synthetic.anatomy.TISSUE_HU`.
+        nodule_library: real nodules to draw some tumors from (see
+            :class:`~lungnet.synthetic.library.NoduleLibrary`).
+        library_share: probability that a tumor the library can match in size is a real nodule.
+        library_split: the library's patient split to draw from ("train", "val" or "test").
+        tumor_specs: exactly these tumors instead of drawn ones (for pictures and tests).
 
     Returns:
         The :class:`Phantom`.
@@ -170,8 +226,7 @@ def make_phantom(
     """
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    check_phantom_args(size, slices, tumor_diameter_mm, tumor_count)
-    lo, hi = tumor_diameter_mm
+    check_phantom_args(size, slices, tumor_diameter_mm, tumor_count, library_share)
 
     anatomy_rng, texture_rng, tree_rng, tumor_rng, noise_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
@@ -192,7 +247,9 @@ def make_phantom(
     gradient = float(texture_rng.uniform(30, 70))
     hu = np.empty(grid.shape, np.float32)
     for k0, k1 in slabs:
-        hu[:, :, k0:k1] = _base_hu(an, tissue[:, :, k0:k1], values, lung_field, mix.slab(k0, k1), k0, k1, gradient)
+        hu[:, :, k0:k1] = _base_hu(
+            an, tissue[:, :, k0:k1], values, lung_field, mix.slab(k0, k1), k0, k1, gradient
+        )
 
     paint_soft(grid, hu, tissue, great_vessels(an), values[Tissue.BLOOD], Tissue.VESSEL)
     airways(tree_rng, an, hu, tissue)
@@ -206,9 +263,17 @@ def make_phantom(
         -round(float(anatomy_rng.uniform(250, 450)), 1),
     ]
     label = np.zeros(grid.shape, np.uint8)
-    count = int(tumor_rng.integers(tumor_count[0], tumor_count[1] + 1))
+    specs = sample_tumor_specs(tumor_rng, tumor_count, tumor_diameter_mm)
+    if tumor_specs is not None:
+        specs = list(tumor_specs)
+    painter = None
+    if nodule_library is not None:
+        specs = nodule_library.assign(tumor_rng, specs, library_share, library_split)
+        painter = nodule_library.painter(library_split)
+    vessel_points = [(s.p0 + s.p1) / 2 for s in trees if 0.8 <= s.r0 <= 4.0]
+    lungs = find_lungs(grid, tissue, np.array(vessel_points), midline_x=an.x_med)
     tumors = place_and_paint_tumors(
-        tumor_rng, grid, affine, hu, tissue, label, trees, count, (float(lo), float(hi))
+        tumor_rng, grid, affine, hu, tissue, label, specs, lungs, an.contrast, painter
     )
 
     noise_hu = 0.0

@@ -7,7 +7,15 @@ import numpy as np
 from lungnet.synthetic.anatomy import Anatomy, Tissue
 from lungnet.synthetic.tubes import Grid, Segment, grow_tree, iter_fractions, polyline
 
-__all__ = ["TREE_HOST", "paint_hard", "paint_soft", "rib_segments", "great_vessels", "airways", "vessel_trees"]
+__all__ = [
+    "TREE_HOST",
+    "paint_hard",
+    "paint_soft",
+    "rib_segments",
+    "great_vessels",
+    "airways",
+    "vessel_trees",
+]
 
 
 def _lut(*codes: Tissue) -> np.ndarray:
@@ -73,19 +81,27 @@ def rib_segments(rng: np.random.Generator, an: Anatomy) -> list[tuple[list[Segme
         drop = rng.uniform(35, 55) * (0.6 if k < 2 else 1.0)
         dz_rib = drop * (theta - theta[0]) / (np.radians(62) - theta[0])
         for side in (-1, 1):
-            pts = np.stack([side * a * scale * np.cos(theta), b * scale * np.sin(theta), z_post - dz_rib], axis=1)
+            pts = np.stack(
+                [side * a * scale * np.cos(theta), b * scale * np.sin(theta), z_post - dz_rib],
+                axis=1,
+            )
             pts[:, 0] += an.x_med * 0.5
             cortex += polyline(pts, radius)
             marrow += polyline(pts, radius - max(1.3, 0.5 * an.grid.spacing[0]))
             if k < 7:
                 tip = np.array([side * 15.0, an.b_cav + 4, pts[-1, 2] + 6 + 2 * k])
                 cartilage += polyline(np.stack([pts[-1], tip]), radius * 0.85)
-    parts += [(cortex, Tissue.BONE_CORTEX), (marrow, Tissue.BONE_MARROW), (cartilage, Tissue.CARTILAGE)]
+    parts += [
+        (cortex, Tissue.BONE_CORTEX),
+        (marrow, Tissue.BONE_MARROW),
+        (cartilage, Tissue.CARTILAGE),
+    ]
     return parts
 
 
 def _hila(an: Anatomy) -> dict[str, np.ndarray]:
-    """Key points of the mediastinum in mm: carina, bronchus ends, pulmonary artery and vein ends."""
+    """Key points of the mediastinum in mm: carina, bronchus ends, pulmonary artery and vein
+    ends."""
     xm, w, zc = an.x_med, an.w_med, an.z_carina
     hx, hy, hz, _, hry, hrz = an.heart
     return {
@@ -109,7 +125,11 @@ def great_vessels(an: Anatomy) -> list[Segment]:
     sx, sy, sr = an.asc_aorta
     start, stop = np.array([sx, sy, an.z_arch - 12]), np.array([ax, ay, an.z_arch - 12])
     theta = np.linspace(0, np.pi, 10)
-    arch = (start + stop) / 2 + np.outer(np.cos(theta), (start - stop) / 2) + np.outer(np.sin(theta), [0, 0, 20])
+    arch = (
+        (start + stop) / 2
+        + np.outer(np.cos(theta), (start - stop) / 2)
+        + np.outer(np.sin(theta), [0, 0, 20])
+    )
     segs = polyline(arch, sr, ar)
     segs += polyline(np.stack([h["pa_root"], h["pa_bif"]]), 13)
     segs += polyline(np.stack([h["pa_bif"], h["pa_r"]]), 10, 8)
@@ -140,11 +160,21 @@ def _into_lung(an: Anatomy, tissue: np.ndarray, p: np.ndarray, d: np.ndarray) ->
 
 
 def _lobar_directions(side: int) -> list[np.ndarray]:
-    return [np.array(v, float) for v in ((side * 0.5, 0.1, 0.85), (side * 1, 0.35, 0.1), (side * 0.8, -0.5, -0.2),
-                                          (side * 0.45, 0.25, -0.85), (side * 0.5, 0.85, 0.0))]
+    return [
+        np.array(v, float)
+        for v in (
+            (side * 0.5, 0.1, 0.85),
+            (side * 1, 0.35, 0.1),
+            (side * 0.8, -0.5, -0.2),
+            (side * 0.45, 0.25, -0.85),
+            (side * 0.5, 0.85, 0.0),
+        )
+    ]
 
 
-def airways(rng: np.random.Generator, an: Anatomy, hu: np.ndarray, tissue: np.ndarray) -> list[Segment]:
+def airways(
+    rng: np.random.Generator, an: Anatomy, hu: np.ndarray, tissue: np.ndarray
+) -> list[Segment]:
     """Trachea, main bronchi and bronchial trees: soft-tissue walls around air lumens."""
     h = _hila(an)
     grid = an.grid
@@ -159,10 +189,20 @@ def airways(rng: np.random.Generator, an: Anatomy, hu: np.ndarray, tissue: np.nd
             start = _into_lung(an, tissue, h[key], d)
             if start is not None:
                 lumen += [Segment(h[key], start, 5.0, 4.5)]
-                lumen += grow_tree(rng, start, d, 4.0, inside, min_r, max_segments=60, length_per_radius=(4, 7))
+                lumen += grow_tree(
+                    rng, start, d, 4.0, inside, min_r, max_segments=60, length_per_radius=(4, 7)
+                )
     walls = [Segment(s.p0, s.p1, s.r0 * 1.25 + 0.6, s.r1 * 1.25 + 0.6) for s in lumen]
     paint_soft(grid, hu, tissue, walls, 45.0, Tissue.AIRWAY_WALL, _AIRWAY_HOST)
-    paint_soft(grid, hu, tissue, lumen, -1000.0, Tissue.AIRWAY_LUMEN, _lut(Tissue.AIRWAY_WALL, Tissue.AIRWAY_LUMEN))
+    paint_soft(
+        grid,
+        hu,
+        tissue,
+        lumen,
+        -1000.0,
+        Tissue.AIRWAY_LUMEN,
+        _lut(Tissue.AIRWAY_WALL, Tissue.AIRWAY_LUMEN),
+    )
     return lumen
 
 
@@ -174,10 +214,16 @@ def vessel_trees(rng: np.random.Generator, an: Anatomy, tissue: np.ndarray) -> l
     segs: list[Segment] = []
     for side, pa, pv in ((1, "pa_r", "pv_r"), (-1, "pa_l", "pv_l")):
         # Lobar and segmental branches leave the hilum in all directions away from the midline.
-        spread = [np.array([side * 1.0, 0, 0]) + rng.standard_normal(3) * [0.6, 0.9, 1.2] for _ in range(20)]
+        spread = [
+            np.array([side * 1.0, 0, 0]) + rng.standard_normal(3) * [0.6, 0.9, 1.2]
+            for _ in range(20)
+        ]
         roots = [(h[pa], d, 4.5) for d in _lobar_directions(side) + spread]
         # Veins drain the lower lobes towards the left atrium, below the arteries.
-        roots += [(h[pv], np.array([side, 0.0, -0.5]) + rng.standard_normal(3) * 0.7, 4.0) for _ in range(10)]
+        roots += [
+            (h[pv], np.array([side, 0.0, -0.5]) + rng.standard_normal(3) * 0.7, 4.0)
+            for _ in range(10)
+        ]
         for p, d, r in roots:
             start = _into_lung(an, tissue, p, d)
             if start is None:

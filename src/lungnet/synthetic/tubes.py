@@ -31,12 +31,16 @@ class Grid:
     @property
     def x(self) -> np.ndarray:
         """Voxel-centre x positions in mm, shape ``(X,)``."""
-        return ((np.arange(self.shape[0]) - (self.shape[0] - 1) / 2) * self.spacing[0]).astype(np.float32)
+        return ((np.arange(self.shape[0]) - (self.shape[0] - 1) / 2) * self.spacing[0]).astype(
+            np.float32
+        )
 
     @property
     def y(self) -> np.ndarray:
         """Voxel-centre y positions in mm, shape ``(Y,)``."""
-        return ((np.arange(self.shape[1]) - (self.shape[1] - 1) / 2) * self.spacing[1]).astype(np.float32)
+        return ((np.arange(self.shape[1]) - (self.shape[1] - 1) / 2) * self.spacing[1]).astype(
+            np.float32
+        )
 
     @property
     def z(self) -> np.ndarray:
@@ -96,7 +100,11 @@ def segment_fraction(
     vz = grid.z[box[2]][None, None, :] - np.float32(seg.p0[2])
     d = (seg.p1 - seg.p0).astype(np.float32)
     length2 = float(d @ d)
-    t = (vx * d[0] + vy * d[1] + vz * d[2]) / length2 if length2 > 0 else np.zeros_like(vx + vy + vz)
+    t = (
+        (vx * d[0] + vy * d[1] + vz * d[2]) / length2
+        if length2 > 0
+        else np.zeros_like(vx + vy + vz)
+    )
     t = np.clip(t, 0, 1)
     dist = np.sqrt((vx - t * d[0]) ** 2 + (vy - t * d[1]) ** 2 + (vz - t * d[2]) ** 2)
     r = r0 + t * (r1 - r0)
@@ -110,12 +118,18 @@ def polyline(points: np.ndarray, r0: float, r1: float | None = None) -> list[Seg
     points = np.asarray(points, dtype=np.float64)
     r1 = r0 if r1 is None else r1
     radii = np.linspace(r0, r1, len(points))
-    return [Segment(points[i], points[i + 1], radii[i], radii[i + 1]) for i in range(len(points) - 1)]
+    return [
+        Segment(points[i], points[i + 1], radii[i], radii[i + 1]) for i in range(len(points) - 1)
+    ]
 
 
 def _rotate(v: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
     """Rodrigues rotation of ``v`` about unit ``axis`` by ``angle`` radians."""
-    return v * np.cos(angle) + np.cross(axis, v) * np.sin(angle) + axis * (axis @ v) * (1 - np.cos(angle))
+    return (
+        v * np.cos(angle)
+        + np.cross(axis, v) * np.sin(angle)
+        + axis * (axis @ v) * (1 - np.cos(angle))
+    )
 
 
 def _perpendicular(rng: np.random.Generator, v: np.ndarray) -> np.ndarray:
@@ -138,7 +152,8 @@ def grow_tree(
 
     Each segment is ``length_per_radius`` times its radius long (2.5 to 20 mm) and splits
     asymmetrically, as pulmonary vessels do: a trunk that goes on almost as thick
-    (radius x 0.84-0.94) and a thinner side branch (x 0.45-0.75) at a wider angle. A branch stops when it would leave the region or gets
+    (radius x 0.84-0.94) and a thinner side branch (x 0.45-0.75) at a wider angle. A branch
+    stops when it would leave the region or gets
     thinner than ``min_radius``.
 
     Args:
@@ -154,7 +169,9 @@ def grow_tree(
     """
     segments: list[Segment] = []
     d0 = np.asarray(direction, dtype=np.float64)
-    queue: list[tuple[np.ndarray, np.ndarray, float]] = [(np.asarray(root, float), d0 / np.linalg.norm(d0), radius)]
+    queue: list[tuple[np.ndarray, np.ndarray, float]] = [
+        (np.asarray(root, float), d0 / np.linalg.norm(d0), radius)
+    ]
     head = 0
     while head < len(queue) and len(segments) < max_segments:
         p, d, r = queue[head]
