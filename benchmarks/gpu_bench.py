@@ -11,7 +11,7 @@ names any that are missing. ``src/`` is put on ``sys.path``, so no installation 
 
 - model-only: the U-Net alone (forward + BCE + backward + Adam step) on random tensors
   already on the device; the ceiling of what training can reach.
-- end-to-end: ``lungnet.engine.train`` (the code behind ``lungnet train``) on a synthetic
+- end-to-end: ``lungnet.engine.training`` (the code behind ``lungnet train``) on a synthetic
   preprocessed folder this script writes to a temporary folder: .npy loading in <= 4
   DataLoader workers, weighted sampling, affine + elastic augmentation on the device,
   Lightning's loop. Timed from the first batch after warm-up to the last batch end, so
@@ -150,7 +150,7 @@ def _throughput_callback(warmup: int):
 
 def end_to_end_rate(data_dir: Path, workdir: Path, width: int, batch: int, steps: int, warmup: int, fast: bool,
                     workers: int, accelerator: str, context_slices: int = 0) -> float:
-    """Slices/s through ``lungnet.engine.train`` (the ``lungnet train`` code path), one epoch."""
+    """Slices/s through ``lungnet.engine.training`` (the ``lungnet train`` code path), one epoch."""
     from lungnet.engine import TrainConfig, train
 
     timer = _throughput_callback(warmup)

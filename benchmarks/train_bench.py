@@ -4,7 +4,7 @@
     python benchmarks/train_bench.py --quick         # tiny sizes, seconds (tests the script)
 
 - training: the U-Net alone (forward + BCE + backward + Adam step on tensors in memory)
-  against ``lungnet.engine.train`` (the code behind ``lungnet train``: .npy loading,
+  against ``lungnet.engine.training`` (the code behind ``lungnet train``: .npy loading,
   weighted sampling, affine + elastic augmentation of the batch, Lightning's loop) on a
   synthetic preprocessed folder. Their ratio is the pipeline's overhead.
 - augmentation: LungNet's batched affine + elastic (one ``grid_sample`` per batch) against

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lungnet.choices import DEVICE_CHOICES, PRECISION_CHOICES
 from lungnet.errors import ConfigError, LungNetInputError
 
 __all__ = [
@@ -25,12 +26,9 @@ __all__ = [
     "TrainingDevice",
     "training_device",
     "devices_from_gpus",
+    "inference_autocast_dtype",
 ]
 
-#: Values of every ``--device`` option.
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
-#: Values of every ``--precision`` option.
-PRECISION_CHOICES = ("auto", "bf16", "fp16", "fp32")
 # Lightning's precision strings, and the older spellings it still accepts.
 _LIGHTNING_PRECISION = {"bf16": "bf16-mixed", "fp16": "16-mixed", "fp32": "32-true"}
 _FROM_LIGHTNING = {
@@ -162,3 +160,14 @@ def devices_from_gpus(gpus: int) -> tuple[str, int]:
         log.warning("--gpus %d asked for, but CUDA is not available; training on the CPU", gpus)
         return "cpu", 1
     return "cuda", gpus
+
+
+def inference_autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of inference, or None for float32.
+
+    ``auto`` picks bf16 only where the hardware computes it natively (:func:`native_bf16`).
+    """
+    choice = canonical_precision(precision)
+    if choice == "auto":
+        choice = "bf16" if native_bf16(device) else "fp32"
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[choice]

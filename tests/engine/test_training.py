@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -16,12 +15,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tiny_training import tiny_config
 
 import lungnet
-from lungnet.engine import find_last_checkpoint, train
 from lungnet import devices as devices_module
 from lungnet.devices import TrainingDevice, training_device
+from lungnet.engine import find_last_checkpoint, train
 from lungnet.errors import CheckpointError, ConfigError, LungNetInputError
-
-train_module = importlib.import_module("lungnet.engine.train")  # the module; lungnet.engine.train is the function
 
 
 def test_run_writes_best_and_last_checkpoints_in_the_seed_layout(trained_run):

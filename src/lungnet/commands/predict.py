@@ -3,32 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from lungnet.inference.settings import PredictSettings
+    from lungnet.options import add_options
+
     p = sub.add_parser(
         "predict",
         help="segment lung tumors in CT scans (NIfTI files, DICOM series, or folders of them)",
         description="Write <name>_pred.nii.gz per scan: a uint8 tumor mask with exactly the scan's shape, "
         "voxel order and affine. The preprocessing is read from the checkpoint.",
     )
-    p.add_argument("--input", "--input_nifti", "--input-nifti", dest="inputs", nargs="+", required=True,
-                   metavar="PATH", help=".nii/.nii.gz files, DICOM series folders, or folders of scans")
+    p.add_argument(
+        "-i",
+        "--input",
+        "--input_nifti",
+        "--input-nifti",
+        dest="inputs",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help=".nii/.nii.gz files, DICOM series folders, or folders of scans",
+    )
     p.add_argument("--checkpoint", required=True, help="a .ckpt written by `lungnet train`")
-    p.add_argument("--output-dir", "--output_dir", default="predictions", help="where masks go (default: predictions)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--batch-size", "--batch_size", type=int, default=None, metavar="N",
-                   help="slices per forward pass (default: 64 on GPU, 8 on CPU)")
-    p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),
-                   help="auto: bf16 where the hardware runs it natively, else fp32")
-    p.add_argument("--save-probabilities", action="store_true", help="also write <name>_prob.nii.gz (float32)")
-    p.add_argument("--tta", action="store_true", help="average over in-plane flips (3x slower)")
-    p.add_argument("--min-tumor-volume", type=float, default=0.0, metavar="MM3",
-                   help="drop connected components smaller than MM3 cubic millimetres")
+    p.add_argument(
+        "-o",
+        "--output-dir",
+        "--output_dir",
+        default="predictions",
+        help="where masks go (default: predictions)",
+    )
+    add_options(p, PredictSettings)
+    p.add_argument(
+        "--save-probabilities", action="store_true", help="also write <name>_prob.nii.gz (float32)"
+    )
     p.add_argument("--overwrite", action="store_true", help="redo scans whose output already exists")
-    p.add_argument("--report", action="store_true",
-                   help="also write per-tumor tables (JSON, CSV), overlay PNGs and an HTML report per scan")
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="also write per-tumor tables (JSON, CSV), overlay PNGs and an HTML report per scan",
+    )
     p.set_defaults(func=run)
 
 
@@ -36,18 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from lungnet.inference import Predictor, expand_inputs, output_name
+    from lungnet.inference.settings import PredictSettings
+    from lungnet.options import config_from_args
 
-    if (args.batch_size is not None and args.batch_size < 1) or args.min_tumor_volume < 0:
-        print("lungnet predict: error: --batch-size must be >= 1 and --min-tumor-volume >= 0", file=sys.stderr)
-        return 2
-    predictor = Predictor(
-        args.checkpoint,
-        device=args.device,
-        batch_size=args.batch_size,
-        tta=args.tta,
-        min_tumor_volume_mm3=args.min_tumor_volume,
-        precision=args.precision,
-    )
+    settings = config_from_args(PredictSettings, args)
+    predictor = Predictor(args.checkpoint, **dataclasses.asdict(settings))
     scans = expand_inputs(args.inputs)
     if not scans:
         print(f"lungnet predict: error: no scans found in {' '.join(args.inputs)}", file=sys.stderr)

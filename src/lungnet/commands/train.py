@@ -1,6 +1,6 @@
 """`lungnet train -i DIR`: train the U-Net on a preprocessed folder.
 
-The options are derived from :class:`lungnet.engine.train.TrainConfig`; the original's
+The options are derived from :class:`lungnet.engine.config.TrainConfig`; the original's
 spellings (``--data_dir``, ``--batch_size``, ``--max_epochs``, ``--gpus``) are accepted
 too, and ``scripts/train.py`` is this command.
 """
@@ -13,7 +13,7 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The training options: one per TrainConfig field, plus the original's ``--gpus``."""
-    from lungnet.engine.train import TrainConfig
+    from lungnet.engine.config import TrainConfig
     from lungnet.options import add_options
 
     add_options(parser, TrainConfig)
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from lungnet.devices import devices_from_gpus
-    from lungnet.engine.train import TrainConfig, train
+    from lungnet.engine.config import TrainConfig
+    from lungnet.engine.training import train
     from lungnet.errors import ConfigError
     from lungnet.options import config_from_args
 

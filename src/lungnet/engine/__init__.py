@@ -1,14 +1,28 @@
-"""Training: the Lightning task and the typed ``train(config)`` API."""
+"""Training: the Lightning task and the typed ``train(config)`` API.
 
-from lungnet.engine.segmentor import LOSSES, MONITOR, TumorSegmentationTask
-from lungnet.engine.train import TrainConfig, TrainResult, find_last_checkpoint, train
+Names are imported on first use, so that reading :class:`TrainConfig` (the command line
+does) does not load torch and Lightning.
+"""
 
-__all__ = [
-    "LOSSES",
-    "MONITOR",
-    "TrainConfig",
-    "TrainResult",
-    "TumorSegmentationTask",
-    "find_last_checkpoint",
-    "train",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "LOSSES": "lungnet.choices",
+    "MONITOR": "lungnet.engine.segmentor",
+    "TumorSegmentationTask": "lungnet.engine.segmentor",
+    "TrainConfig": "lungnet.engine.config",
+    "TrainResult": "lungnet.engine.training",
+    "find_last_checkpoint": "lungnet.engine.training",
+    "train": "lungnet.engine.training",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lungnet.engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

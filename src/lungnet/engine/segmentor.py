@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lungnet.checkpoints import CHECKPOINT_MARKER, CHECKPOINT_VERSION
+from lungnet.choices import LOSSES, LR_SCHEDULES
 from lungnet.data.patches import RandomPatches
 from lungnet.data.transforms import AugmentConfig, BatchAugment
 from lungnet.evaluation.metrics import EMPTY_DICE
@@ -23,11 +24,6 @@ __all__ = ["TumorSegmentationTask", "LOSSES", "LR_SCHEDULES", "MONITOR", "soft_d
 
 log = logging.getLogger(__name__)
 
-#: ``"bce"``: BCEWithLogitsLoss (the seed); ``"bce_dice"``: BCE + soft Dice over the batch.
-LOSSES = ("bce", "bce_dice")
-#: ``"constant"``: the learning rate stays put (the seed); ``"poly"``: it decays per step as
-#: ``(1 - step / total_steps) ** 0.9`` (nnU-Net's rule), which settles short trainings.
-LR_SCHEDULES = ("constant", "poly")
 #: Logged each validation epoch: mean over val cases of the 3D Dice of the whole case.
 MONITOR = "val/dice_3d"
 

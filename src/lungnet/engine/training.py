@@ -15,28 +15,22 @@ import logging
 import re
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from lungnet.checkpoints import check_resumable
 from lungnet.data.data_module import LungDataModule
 from lungnet.data.transforms import AugmentConfig
-from lungnet.devices import DEVICE_CHOICES, canonical_precision, training_device
-from lungnet.engine.segmentor import (
-    LOSSES,
-    LR_SCHEDULES,
-    MONITOR,
-    TumorSegmentationTask,
-)
+from lungnet.devices import training_device
+from lungnet.engine.config import TrainConfig
+from lungnet.engine.segmentor import MONITOR, TumorSegmentationTask
 from lungnet.errors import LungNetInputError
-from lungnet.models.unet import NORMS
-from lungnet.options import check_options, option
 
 __all__ = ["TrainConfig", "TrainResult", "train", "find_last_checkpoint", "LOG_NAME"]
 
@@ -44,133 +38,6 @@ log = logging.getLogger(__name__)
 
 #: Sub-folder of ``default_root_dir`` holding one ``version_N`` folder per run (the seed's name).
 LOG_NAME = "unet_logs"
-
-
-def _device_count(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; defaults follow the original description.
-
-    Each field is declared once with :func:`lungnet.options.option`: ``lungnet train``
-    derives its options from these declarations and :meth:`check` validates against them.
-    "auto" device settings are resolved by :func:`lungnet.devices.training_device`.
-    """
-
-    data_dir: str | Path = option(
-        help="preprocessed folder with manifest.json (from `lungnet preprocess`)",
-        aliases=("-i", "--input"),
-        metavar="DIR",
-        required=True,
-    )
-    default_root_dir: str | Path = option(
-        "artifacts",
-        help="runs go to DIR/unet_logs/version_N",
-        aliases=("-o", "--output-dir"),
-        metavar="DIR",
-    )
-    batch_size: int = option(16, help="slices per training step", metavar="N", minimum=1)
-    max_epochs: int = option(50, help="training epochs", metavar="N", minimum=1)
-    max_time_s: float | None = option(
-        None,
-        help="stop fitting after this many seconds (the best checkpoint so far is kept)",
-        flag="--max-time",
-        metavar="SECONDS",
-        above=0,
-    )
-    limit_train_batches: int | None = option(
-        None,
-        help="training steps per epoch (default: one pass over the train slices)",
-        metavar="N",
-        minimum=1,
-    )
-    learning_rate: float = option(1e-3, help="Adam learning rate", aliases=("--lr",), metavar="LR", above=0)
-    lr_schedule: str = option(
-        "constant",
-        help="constant (the original) or poly: decay to 0 over the run, (1 - step/total)^0.9",
-        choices=LR_SCHEDULES,
-    )
-    loss: str = option("bce", help="bce (the original) or bce_dice (BCE + soft Dice)", choices=LOSSES)
-    base_channels: int = option(64, help="U-Net width at full resolution", metavar="N", minimum=1)
-    depth: int = option(4, help="U-Net poolings", metavar="N", minimum=1)
-    norm: str = option(
-        "none",
-        help="normalization after each convolution: none (the original's classic U-Net) or batch",
-        choices=NORMS,
-    )
-    context_slices: int = option(
-        0, help="K neighbouring slices on each side as extra input channels", metavar="K", minimum=0
-    )
-    tumor_fraction: float | None = option(
-        0.5,
-        help="share of tumor-bearing slices among training draws, or none for no weighting",
-        metavar="F",
-        above=0,
-        below=1,
-    )
-    augment: bool = option(True, help="affine + elastic augmentation of training batches")
-    patch_size: int | None = option(
-        None,
-        help="train on random N x N patches of the slices, tumor kept inside "
-        "(default: whole slices)",
-        metavar="N",
-        minimum=16,
-    )
-    seed: int = option(42, help="random seed of sampling, augmentation and initialization")
-    device: str = option(
-        "auto",
-        help="auto, cpu or cuda (gpu is accepted for cuda)",
-        aliases=("--accelerator",),
-        choices=(*DEVICE_CHOICES, "gpu"),
-    )
-    devices: int | str = option(
-        "auto", help="devices per node: N or auto", parse=_device_count, metavar="N"
-    )
-    strategy: str = option("auto", help="Lightning strategy, e.g. ddp")
-    num_nodes: int = option(1, help="nodes of a multi-node run", metavar="N", minimum=1)
-    precision: str | None = option(
-        "auto",
-        help="auto (bf16 where the GPU or CPU computes it natively, else fp16 on CUDA and fp32 "
-        "on the CPU), bf16, fp16 or fp32; Lightning's strings (bf16-mixed, 32-true) also work",
-    )
-    channels_last: bool | None = option(
-        None, help="channels_last memory format (default: on for CUDA and for bf16 CPUs)"
-    )
-    workers: int | None = option(
-        None,
-        help="DataLoader worker processes (default: up to 4 on CUDA, 0 on the CPU)",
-        aliases=("--num-workers", "--num_workers"),
-        metavar="N",
-        minimum=0,
-    )
-    deterministic: bool | None = option(
-        None, help="deterministic kernels (default: on the CPU only)", on_command_line=False
-    )
-    resume: str | Path | None = option(
-        None,
-        help="continue from a checkpoint path, or `last` (the newest run's last.ckpt)",
-        metavar="CKPT",
-    )
-    num_sample_figures: int = option(
-        3,
-        help="tumor-bearing val slices drawn to TensorBoard each validation",
-        flag="--sample-figures",
-        metavar="N",
-        minimum=0,
-    )
-    check_val_every_n_epoch: int = option(
-        1, help="validate every N epochs", on_command_line=False, minimum=1
-    )
-    log_every_n_steps: int = option(10, help="log every N steps", on_command_line=False, minimum=1)
-    enable_progress_bar: bool = option(False, help="progress bar", on_command_line=False)
-    extra_callbacks: list[Callback] = field(default_factory=list)  # e.g. a throughput timer
-
-    def check(self) -> None:
-        """Raise :class:`lungnet.errors.ConfigError` naming the first setting out of range."""
-        check_options(self)
-        canonical_precision(self.precision)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from lungnet.checkpoints import load_checkpoint
-from lungnet.devices import native_bf16, resolve_device
+from lungnet.devices import inference_autocast_dtype, resolve_device
 from lungnet.errors import LungNetInputError
+from lungnet.inference.settings import PredictSettings
 from lungnet.io import CTVolume, check_hounsfield, read_ct, write_mask, write_volume
 from lungnet.masks import binarize, remove_small_components
 from lungnet.naming import case_name, output_file_name
@@ -67,7 +68,10 @@ class Predictor:
         batch_size: slices per forward pass (default: 64 on GPU, 8 on CPU).
         tta: average the predictions of the slice and its in-plane flips.
         min_tumor_volume_mm3: drop connected components smaller than this.
-        precision: ``auto`` (bf16 where native, else float32), ``bf16`` or ``fp32``.
+        precision: ``auto`` (bf16 where native, else float32), ``bf16``, ``fp16`` or ``fp32``.
+
+    Raises:
+        ConfigError: a setting out of its range (see :class:`PredictSettings`).
     """
 
     def __init__(
@@ -79,19 +83,22 @@ class Predictor:
         min_tumor_volume_mm3: float = 0.0,
         precision: str = "auto",
     ) -> None:
+        settings = PredictSettings(
+            device=device,
+            batch_size=batch_size,
+            precision=precision,
+            tta=tta,
+            min_tumor_volume_mm3=float(min_tumor_volume_mm3),
+        )
         loaded = load_checkpoint(checkpoint)
-        self.device = resolve_device(device)
+        self.device = resolve_device(settings.device)
         self.preprocess = loaded.preprocess
         self.context_slices = loaded.context_slices
         self.hyper_parameters = loaded.hyper_parameters
-        self.batch_size = batch_size or (64 if self.device.type == "cuda" else 8)
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.tta = tta
-        self.min_tumor_volume_mm3 = float(min_tumor_volume_mm3)
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-        self.use_bf16 = precision == "bf16" or (precision == "auto" and native_bf16(self.device))
+        self.batch_size = settings.batch_size or (64 if self.device.type == "cuda" else 8)
+        self.tta = settings.tta
+        self.min_tumor_volume_mm3 = settings.min_tumor_volume_mm3
+        self.autocast_dtype = inference_autocast_dtype(settings.precision, self.device)
         self.model = loaded.model.to(self.device, memory_format=torch.channels_last)
 
     # ------------------------------------------------------------------ arrays
@@ -113,8 +120,8 @@ class Predictor:
         stack = torch.from_numpy(np.ascontiguousarray(slices))
         k = self.context_slices
         autocast = (
-            torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-            if self.use_bf16
+            torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
+            if self.autocast_dtype is not None
             else contextlib.nullcontext()
         )
         for start in range(0, n, self.batch_size):

@@ -8,11 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lungnet.choices import NORMS
+
 __all__ = ["DoubleConv", "NORMS", "UNet"]
 
-#: Feature normalization after each convolution: ``"none"`` is the classic U-Net (the
-#: seed); ``"batch"`` (BatchNorm2d) makes short trainings converge much faster.
-NORMS = ("none", "batch")
 
 
 class DoubleConv(nn.Sequential):

@@ -1,0 +1,18 @@
+"""The named values of settings, shared by the configs that accept them and the code that
+implements them (kept free of heavy imports, so the command line stays fast)."""
+
+from __future__ import annotations
+
+__all__ = ["LOSSES", "LR_SCHEDULES", "NORMS", "DEVICE_CHOICES", "PRECISION_CHOICES"]
+
+#: ``"bce"``: BCEWithLogitsLoss (the original); ``"bce_dice"``: BCE + soft Dice over the batch.
+LOSSES = ("bce", "bce_dice")
+#: ``"constant"``: the learning rate stays put (the original); ``"poly"``: it decays per step
+#: as ``(1 - step / total_steps) ** 0.9`` (nnU-Net's rule), which settles short trainings.
+LR_SCHEDULES = ("constant", "poly")
+#: Feature normalization after each U-Net convolution: none (the original) or BatchNorm.
+NORMS = ("none", "batch")
+#: Values of every ``--device`` option.
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+#: Values of every ``--precision`` option.
+PRECISION_CHOICES = ("auto", "bf16", "fp16", "fp32")

@@ -1,0 +1,36 @@
+"""The settings of ``lungnet predict``, declared once for the command line and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lungnet.choices import DEVICE_CHOICES, PRECISION_CHOICES
+from lungnet.options import check_options, option
+
+__all__ = ["PredictSettings"]
+
+
+@dataclass(frozen=True)
+class PredictSettings:
+    """How scans are segmented; the preprocessing itself comes from the checkpoint."""
+
+    device: str = option("auto", help="where the network runs", choices=DEVICE_CHOICES)
+    batch_size: int | None = option(
+        None, help="slices per forward pass (default: 64 on GPU, 8 on CPU)", metavar="N", minimum=1
+    )
+    precision: str = option(
+        "auto",
+        help="auto: bf16 where the hardware runs it natively, else fp32",
+        choices=PRECISION_CHOICES,
+    )
+    tta: bool = option(False, help="average over in-plane flips (3x slower)")
+    min_tumor_volume_mm3: float = option(
+        0.0,
+        help="drop connected components smaller than MM3 cubic millimetres",
+        flag="--min-tumor-volume",
+        metavar="MM3",
+        minimum=0,
+    )
+
+    def __post_init__(self) -> None:
+        check_options(self)
