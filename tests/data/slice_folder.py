@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+
+from lungnet.preprocessing import PreprocessConfig, case_entry, write_manifest
 
 
 def phantom_case(seed: int, num_slices: int = 8, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -46,23 +47,9 @@ def write_slice_folder(
             folder.mkdir(parents=True)
             for i in range(num_slices):
                 np.save(folder / f"{i}.npy", arr[i])
-        cases[name] = {
-            "split": split,
-            "num_slices": num_slices,
-            "tumor_slices": [int(i) for i in np.flatnonzero(mask.reshape(num_slices, -1).any(1))],
-            "source": {"shape": [size, size, num_slices + 2]},
-        }
-    manifest = {
-        "format": "lungnet-slices",
-        "version": 1,
-        "config": {
-            "target_size": [size, size],
-            "clip_slices_min": 2,
-            "normalization": "scale",
-            "hu_divisor": 3071.0,
-            "hu_window": None,
-        },
-        "cases": cases,
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
+        tumor = np.flatnonzero(mask.reshape(num_slices, -1).any(1))
+        cases[name] = case_entry(
+            split, num_slices, tumor, source={"shape": [size, size, num_slices + 2]}
+        )
+    write_manifest(root, PreprocessConfig(target_size=(size, size), clip_slices_min=2), cases)
     return root

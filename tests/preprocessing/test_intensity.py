@@ -12,6 +12,7 @@ from lungnet.preprocessing import (
     preprocess_mask,
     restore_probabilities,
 )
+from lungnet.preprocessing.intensity import nearest_indices
 
 
 def test_clip_drops_the_most_inferior_slices():
@@ -32,8 +33,12 @@ def test_seed_normalization_divides_hu_by_3071():
 
 def test_hu_window_maps_low_to_0_and_high_to_1():
     vol = np.array([-2000.0, -1000.0, 0.0, 400.0, 3000.0], np.float32).reshape(5, 1, 1)
-    cfg = PreprocessConfig(target_size=(5, 1), clip_slices_min=0, normalization="window", hu_window=(-1000, 400))
-    np.testing.assert_allclose(preprocess_image(vol, cfg)[0, :, 0], [0.0, 0.0, 1000 / 1400, 1.0, 1.0], rtol=1e-6)
+    cfg = PreprocessConfig(
+        target_size=(5, 1), clip_slices_min=0, normalization="window", hu_window=(-1000, 400)
+    )
+    np.testing.assert_allclose(
+        preprocess_image(vol, cfg)[0, :, 0], [0.0, 0.0, 1000 / 1400, 1.0, 1.0], rtol=1e-6
+    )
 
 
 def test_mask_resize_is_nearest_and_stays_binary():
@@ -56,7 +61,9 @@ def test_restore_inverts_resize_and_zeroes_clipped_slices(shape):
 
 def test_restore_refuses_a_wrong_slice_count():
     with pytest.raises(ValueError, match="expected"):
-        restore_probabilities(np.zeros((3, 8, 8)), (8, 8, 10), PreprocessConfig(target_size=(8, 8), clip_slices_min=0))
+        restore_probabilities(
+            np.zeros((3, 8, 8)), (8, 8, 10), PreprocessConfig(target_size=(8, 8), clip_slices_min=0)
+        )
 
 
 def test_a_volume_shorter_than_the_clip_gives_no_slices():
@@ -72,7 +79,9 @@ def test_context_indices_repeat_the_edges():
 
 
 def test_config_round_trips_through_a_plain_dict():
-    cfg = PreprocessConfig(target_size=(128, 96), clip_slices_min=5, normalization="window", hu_window=(-1000, 400))
+    cfg = PreprocessConfig(
+        target_size=(128, 96), clip_slices_min=5, normalization="window", hu_window=(-1000, 400)
+    )
     assert PreprocessConfig.from_dict(cfg.to_dict()) == cfg
 
 
@@ -89,3 +98,43 @@ def test_config_round_trips_through_a_plain_dict():
 def test_bad_config_values_name_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PreprocessConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "in_size, out_size", [(512, 256), (96, 40), (37, 53), (10, 3), (5, 5), (1, 4)]
+)
+def test_nearest_indices_are_the_pixels_torch_picks(in_size, out_size):
+    import torch
+    import torch.nn.functional as F
+
+    image = torch.arange(in_size * in_size, dtype=torch.float64).view(1, 1, in_size, in_size)
+    picked = F.interpolate(image, size=(out_size, out_size), mode="nearest-exact")[0, 0].numpy()
+    idx = nearest_indices(in_size, out_size)
+    np.testing.assert_array_equal(picked, image[0, 0].numpy()[np.ix_(idx, idx)])
+
+
+@pytest.mark.parametrize("size", [(32, 24), (50, 70), (64, 64)])
+def test_mask_slices_are_torchs_nearest_exact_resize(size):
+    import torch
+    import torch.nn.functional as F
+
+    mask = (np.random.default_rng(1).random((64, 48, 6)) > 0.7).astype(np.uint8)[::-1, ::-1]
+    config = PreprocessConfig(target_size=size, clip_slices_min=2)
+    planes = torch.from_numpy(np.ascontiguousarray(mask[:, :, 2:].transpose(2, 1, 0)))[:, None]
+    expected = F.interpolate(planes, size=size[::-1], mode="nearest-exact")[:, 0].transpose(1, 2)
+    np.testing.assert_array_equal(preprocess_mask(mask, config), expected.numpy())
+
+
+@pytest.mark.parametrize("normalization", ["scale", "window"])
+def test_stored_integers_with_their_scaling_give_the_slices_of_the_hu_volume(normalization):
+    stored = np.random.default_rng(2).integers(0, 4000, (40, 36, 40)).astype(np.int16)
+    hu = stored.astype(np.float32) * np.float32(1.0) + np.float32(-1024.0)
+    config = PreprocessConfig(
+        target_size=(30, 20),
+        clip_slices_min=5,
+        normalization=normalization,
+        hu_window=(-1000.0, 400.0) if normalization == "window" else None,
+    )
+    from_stored = preprocess_image(stored, config, intercept=-1024.0)
+    np.testing.assert_allclose(from_stored, preprocess_image(hu, config), rtol=0, atol=4e-7)
+    assert from_stored.shape == (35, 30, 20) and from_stored.dtype == np.float32

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
@@ -11,21 +10,54 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "preprocess",
         help="turn a Decathlon-style dataset (imagesTr/, labelsTr/) into 2D training slices",
-        description="Read every imagesTr/labelsTr pair, validate it, clip the most inferior slices, "
-        "normalize HU, resize in-plane, and write one .npy per slice plus manifest.json. "
-        "Cases already done with the same settings are skipped, so a killed run can simply be rerun.",
+        description="Read every imagesTr/labelsTr pair, validate it, clip the most inferior "
+        "slices, resize in-plane, normalize HU, and write one .npy per slice plus manifest.json. "
+        "Cases already done with the same settings are skipped, so a killed run can simply be "
+        "rerun. One run at a time writes into an output folder.",
     )
     p.add_argument("input_root", help="dataset folder with imagesTr/ and labelsTr/")
     p.add_argument("output_root", help="folder for train/, val/ and manifest.json")
-    p.add_argument("--target-size", "--target_size", nargs=2, type=int, default=(256, 256), metavar=("H", "W"))
-    p.add_argument("--clip-slices-min", "--clip_slices_min", type=int, default=30, metavar="N",
-                   help="drop the N most inferior slices of every volume (default: 30, as the seed)")
-    p.add_argument("--val-split-count", "--val_split_count", type=int, default=6, metavar="N",
-                   help="the last N cases in sorted order form the validation split (default: 6)")
-    p.add_argument("--hu-window", nargs=2, type=float, default=None, metavar=("LOW", "HIGH"),
-                   help="clip HU to [LOW, HIGH] and scale to [0, 1] instead of the seed's HU / 3071")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="parallel processes (default: all cores)")
+    p.add_argument(
+        "--target-size", "--target_size", nargs=2, type=int, default=(256, 256), metavar=("H", "W")
+    )
+    p.add_argument(
+        "--clip-slices-min",
+        "--clip_slices_min",
+        type=int,
+        default=30,
+        metavar="N",
+        help="drop the N most inferior slices of every volume (default: 30, the seed's)",
+    )
+    p.add_argument(
+        "--val-split-count",
+        "--val_split_count",
+        type=int,
+        default=6,
+        metavar="N",
+        help="the last N cases in sorted order form the validation split (default: 6)",
+    )
+    p.add_argument(
+        "--hu-window",
+        nargs=2,
+        type=float,
+        default=None,
+        metavar=("LOW", "HIGH"),
+        help="clip HU to [LOW, HIGH] and scale to [0, 1] instead of HU / 3071 (the seed's)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parallel processes (default: as many as the cores and the free memory "
+        "allow; the number chosen is printed)",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another run is writing into OUTPUT_ROOT, wait for it to finish "
+        "instead of refusing",
+    )
     p.set_defaults(func=run)
 
 
@@ -34,9 +66,18 @@ def run(args: argparse.Namespace) -> int:
 
     from lungnet.preprocessing import NiftiPreprocessor
 
-    if args.workers < 1 or args.clip_slices_min < 0 or args.val_split_count < 0 or min(args.target_size) < 1:
-        print("lungnet preprocess: error: --workers and --target-size must be >= 1, "
-              "--clip-slices-min and --val-split-count >= 0", file=sys.stderr)
+    workers_bad = args.workers is not None and args.workers < 1
+    if (
+        workers_bad
+        or args.clip_slices_min < 0
+        or args.val_split_count < 0
+        or min(args.target_size) < 1
+    ):
+        print(
+            "lungnet preprocess: error: --workers and --target-size must be >= 1, "
+            "--clip-slices-min and --val-split-count >= 0",
+            file=sys.stderr,
+        )
         return 2
     bar = tqdm(unit="case", desc="preprocess", disable=None)
     processor = NiftiPreprocessor(
@@ -46,13 +87,17 @@ def run(args: argparse.Namespace) -> int:
         hu_window=tuple(args.hu_window) if args.hu_window else None,
         workers=args.workers,
         progress=lambda outcome: bar.update(1),
+        wait_for_other_run=args.wait,
     )
     try:
-        result = processor.run(args.input_root, args.output_root, val_split_count=args.val_split_count)
+        result = processor.run(
+            args.input_root, args.output_root, val_split_count=args.val_split_count
+        )
     finally:
         bar.close()
     for outcome in result.failed:
         print(f"failed: {outcome.message}", file=sys.stderr)
     print(result.summary())
+    print(f"workers: {result.workers}")
     print(f"slices and manifest: {result.output_root}")
     return 1 if result.failed else 0

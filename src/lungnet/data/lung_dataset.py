@@ -12,7 +12,6 @@ W toward anterior; slice index ``i`` runs inferior to superior.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,59 +22,12 @@ from torch.utils.data import Dataset
 
 from lungnet.errors import LungNetInputError
 from lungnet.preprocessing.intensity import PreprocessConfig, context_indices
+from lungnet.preprocessing.manifest import SPLITS, read_manifest
 
 __all__ = ["LungDataset", "SliceRef", "read_slice_manifest", "SPLITS"]
 
-SPLITS = ("train", "val")
-_MANIFEST = "manifest.json"
-_FORMAT = "lungnet-slices"
-
-
-def read_slice_manifest(root: str | Path) -> dict[str, Any]:
-    """Read and check ``root/manifest.json``.
-
-    Returns:
-        The manifest dict; its ``"config"`` is a valid :class:`PreprocessConfig` dict.
-
-    Raises:
-        LungNetInputError: the folder has no manifest, or the manifest is unreadable or
-            not a LungNet slice manifest (naming the file and the problem).
-    """
-    root = Path(root)
-    path = root / _MANIFEST
-    if not root.is_dir():
-        raise LungNetInputError(root, "data folder does not exist; run `lungnet preprocess` first")
-    if not path.is_file():
-        raise LungNetInputError(
-            root, f"no {_MANIFEST} here; this is not a preprocessed folder (run `lungnet preprocess` first)"
-        )
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise LungNetInputError(path, f"cannot be read as JSON ({e})") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-        raise LungNetInputError(path, f"is not a LungNet slice manifest (format must be {_FORMAT!r})")
-    cases = manifest.get("cases")
-    if not isinstance(cases, dict):
-        raise LungNetInputError(path, "has no 'cases' mapping")
-    try:
-        PreprocessConfig.from_dict(manifest.get("config") or {})
-    except (TypeError, ValueError) as e:
-        raise LungNetInputError(path, f"has an invalid 'config' ({e})") from e
-    for name, entry in cases.items():
-        ok = (
-            isinstance(entry, dict)
-            and entry.get("split") in SPLITS
-            and isinstance(entry.get("num_slices"), int)
-            and entry["num_slices"] >= 0
-            and isinstance(entry.get("tumor_slices"), list)
-            and all(isinstance(i, int) and 0 <= i < entry["num_slices"] for i in entry["tumor_slices"])
-        )
-        if not ok:
-            raise LungNetInputError(
-                path, f"case {name!r} needs split in {SPLITS}, num_slices >= 0 and tumor_slices within range"
-            )
-    return manifest
+# The manifest's one reader lives with its writer; this name is the seed-era import path.
+read_slice_manifest = read_manifest
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from lungnet.preprocessing.intensity import (
     preprocess_mask,
     restore_probabilities,
 )
-from lungnet.preprocessing.nifti_processor import (
+from lungnet.preprocessing.manifest import (
     MANIFEST_NAME,
-    CaseOutcome,
-    NiftiPreprocessor,
-    PreprocessResult,
-    load_manifest,
+    case_entry,
+    read_manifest,
+    write_manifest,
 )
+from lungnet.preprocessing.nifti_processor import CaseOutcome, NiftiPreprocessor, PreprocessResult
 
 __all__ = [
     "MANIFEST_NAME",
@@ -24,8 +24,10 @@ __all__ = [
     "CaseOutcome",
     "NiftiPreprocessor",
     "PreprocessResult",
+    "case_entry",
     "find_cases",
-    "load_manifest",
+    "read_manifest",
+    "write_manifest",
     "PreprocessConfig",
     "context_indices",
     "kept_slices",

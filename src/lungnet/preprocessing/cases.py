@@ -71,10 +71,14 @@ def find_cases(root: str | Path, images: str = "imagesTr", labels: str = "labels
     """
     root = Path(root)
     if not root.is_dir():
-        raise LungNetInputError(root, "is not a folder (expected a dataset with imagesTr/ and labelsTr/)")
+        raise LungNetInputError(
+            root, "is not a folder (expected a dataset with imagesTr/ and labelsTr/)"
+        )
     image_dir = root / images
     if not image_dir.is_dir():
-        raise LungNetInputError(root, f"has no {images}/ folder (expected the Medical Segmentation Decathlon layout)")
+        raise LungNetInputError(
+            root, f"has no {images}/ folder (expected the Medical Segmentation Decathlon layout)"
+        )
     read_dataset_json(root)
 
     label_dir = root / labels
@@ -87,6 +91,8 @@ def find_cases(root: str | Path, images: str = "imagesTr", labels: str = "labels
             continue
         name = case_name(image)
         if name in cases:
-            raise LungNetInputError(image, f"is a second image of case {name!r} (multi-channel input is not supported)")
+            raise LungNetInputError(
+                image, f"is a second image of case {name!r} (multi-channel input is not supported)"
+            )
         cases[name] = Case(name=name, image=image, label=label_files.get(name))
     return [cases[n] for n in sorted(cases)]

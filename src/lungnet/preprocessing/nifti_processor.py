@@ -1,4 +1,4 @@
-"""NiftiPreprocessor: a dataset folder of CT volumes -> validated per-slice .npy files + manifest.json.
+"""NiftiPreprocessor: a folder of CT volumes -> validated per-slice .npy files + manifest.json.
 
 Output layout::
 
@@ -9,16 +9,22 @@ Output layout::
 
 Each case is written into a temporary folder and renamed into place, and the manifest
 is rewritten atomically at the end, so a run killed at any moment and started again
-ends with the same files as an uninterrupted run.
+ends with the same files as an uninterrupted run. A case counts as done only when its
+``case.json`` matches the settings and sources and all its slice files are there.
+
+One run at a time writes into an output folder: the run holds an operating-system lock
+on it (:mod:`lungnet.preprocessing.output_lock`), and a second run refuses with one line
+naming the folder and the run that has it (or waits, if asked to). A run removes only
+the temporary files of processes that have ended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,26 +32,34 @@ from pathlib import Path
 import numpy as np
 
 from lungnet.errors import LungNetInputError
-from lungnet.io import atomic_dir, atomic_path, read_ct
-from lungnet.io.atomic import TMP_PREFIX
+from lungnet.io import atomic_dir
+from lungnet.io.atomic import remove_stale_temporaries
 from lungnet.preprocessing.cases import Case, find_cases
 from lungnet.preprocessing.intensity import PreprocessConfig, preprocess_image, preprocess_mask
+from lungnet.preprocessing.manifest import SPLITS, case_entry, write_manifest
+from lungnet.preprocessing.output_lock import output_lock
+from lungnet.preprocessing.slice_files import slice_files_complete, write_slices
+from lungnet.preprocessing.stored import StoredVolume, read_stored
+from lungnet.preprocessing.workers import plan_workers
 
-__all__ = ["NiftiPreprocessor", "PreprocessResult", "CaseOutcome", "MANIFEST_NAME", "load_manifest"]
+__all__ = ["NiftiPreprocessor", "PreprocessResult", "CaseOutcome"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = "lungnet-slices"
-MANIFEST_VERSION = 1
-_SPLITS = ("train", "val")
 # Affines of image and label must agree to this many mm (float32 header round-off is ~1e-5).
 _AFFINE_ATOL_MM = 1e-3
+# An integer label whose min..max range is this small is checked value by value, not voxel
+# by voxel; otherwise this many slices are converted to float32 at a time.
+_LABEL_RANGE_CHECKED_WHOLE = 4096
+_LABEL_CHUNK_SLICES = 16
 
 
 @dataclass(frozen=True)
 class CaseOutcome:
-    """What happened to one case: ``status`` is "done", "skipped" (already up to date) or "failed"."""
+    """What happened to one case.
+
+    ``status`` is "done", "skipped" (already up to date) or "failed".
+    """
 
     name: str
     status: str
@@ -59,6 +73,7 @@ class PreprocessResult:
 
     output_root: Path
     outcomes: list[CaseOutcome] = field(default_factory=list)
+    workers: int = 1
 
     @property
     def failed(self) -> list[CaseOutcome]:
@@ -74,20 +89,6 @@ class PreprocessResult:
         )
 
 
-def load_manifest(root: str | Path) -> dict:
-    """Read ``root/manifest.json``, refusing folders that NiftiPreprocessor did not write."""
-    path = Path(root) / MANIFEST_NAME
-    if not path.is_file():
-        raise LungNetInputError(root, f"has no {MANIFEST_NAME}; run `lungnet preprocess` on the dataset first")
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise LungNetInputError(path, f"is not valid JSON ({e})") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise LungNetInputError(path, "is not a LungNet slice manifest")
-    return manifest
-
-
 class NiftiPreprocessor:
     """Turn a Medical Segmentation Decathlon style folder into training slices.
 
@@ -97,8 +98,11 @@ class NiftiPreprocessor:
         normalization: ``"scale"`` (HU / ``hu_divisor``, the seed's rule) or ``"window"``.
         hu_divisor: divisor for ``"scale"``.
         hu_window: ``(low, high)`` HU for ``"window"``.
-        workers: parallel processes (default: the machine's cores).
+        workers: parallel processes (default: as many as both the usable cores and the
+            available memory allow; see :func:`lungnet.preprocessing.workers.plan_workers`).
         progress: called with each :class:`CaseOutcome` as it finishes (the CLI's progress bar).
+        wait_for_other_run: when another run is writing into the same output folder,
+            wait for it to finish instead of refusing.
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class NiftiPreprocessor:
         hu_window: tuple[float, float] | None = None,
         workers: int | None = None,
         progress: Callable[[CaseOutcome], None] | None = None,
+        wait_for_other_run: bool = False,
     ) -> None:
         self.config = PreprocessConfig(
             target_size=tuple(target_size),  # type: ignore[arg-type]
@@ -120,10 +125,13 @@ class NiftiPreprocessor:
         )
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers
         self.progress = progress
+        self.wait_for_other_run = wait_for_other_run
 
-    def run(self, input_root: str | Path, output_root: str | Path, val_split_count: int = 6) -> PreprocessResult:
+    def run(
+        self, input_root: str | Path, output_root: str | Path, val_split_count: int = 6
+    ) -> PreprocessResult:
         """Preprocess every case of ``input_root`` into ``output_root``.
 
         The last ``val_split_count`` cases in sorted name order form the validation split.
@@ -143,22 +151,33 @@ class NiftiPreprocessor:
             raise LungNetInputError(input_root / "imagesTr", "holds no .nii or .nii.gz images")
         n_val = min(val_split_count, len(cases))
         if n_val == len(cases) and n_val > 0:
-            log.warning("val_split_count=%d puts all %d cases into validation", val_split_count, len(cases))
-        splits = {c.name: ("val" if i >= len(cases) - n_val else "train") for i, c in enumerate(cases)}
+            log.warning(
+                "val_split_count=%d puts all %d cases into validation", val_split_count, len(cases)
+            )
+        splits = {
+            c.name: ("val" if i >= len(cases) - n_val else "train") for i, c in enumerate(cases)
+        }
 
-        output_root.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(output_root)
-        jobs = [(c, splits[c.name], output_root, self.config) for c in cases]
-        result = PreprocessResult(output_root)
-        if self.workers == 1 or len(jobs) == 1:
-            outcomes = (_process_case(*job) for job in jobs)
-            for outcome in outcomes:
-                self._record(result, outcome)
-        else:
-            with ProcessPoolExecutor(max_workers=min(self.workers, len(jobs)), initializer=_init_worker) as pool:
-                for outcome in pool.map(_process_case_star, jobs):
-                    self._record(result, outcome)
-        self._write_manifest(output_root, cases, result)
+        workers = self.workers
+        if workers is None:
+            plan = plan_workers(cases, self.config)
+            workers = plan.workers
+            log.info("preprocessing with %s", plan.describe())
+        workers = min(workers, len(cases))
+        result = PreprocessResult(output_root, workers=workers)
+        with output_lock(output_root, wait=self.wait_for_other_run):
+            for folder in (output_root, *(output_root / s for s in SPLITS)):
+                remove_stale_temporaries(folder)
+            jobs = [(c, splits[c.name], output_root, self.config) for c in cases]
+            if workers == 1:
+                with _torch_threads(1):
+                    for job in jobs:
+                        self._record(result, _process_case(*job))
+            else:
+                with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+                    for outcome in pool.map(_process_case_star, jobs):
+                        self._record(result, outcome)
+            self._write_manifest(output_root, cases, result)
         log.info("%s", result.summary())
         return result
 
@@ -169,22 +188,36 @@ class NiftiPreprocessor:
         if self.progress is not None:
             self.progress(outcome)
 
-    def _write_manifest(self, output_root: Path, cases: list[Case], result: PreprocessResult) -> None:
+    def _write_manifest(
+        self, output_root: Path, cases: list[Case], result: PreprocessResult
+    ) -> None:
         entries = {o.name: o.entry for o in result.outcomes if o.entry is not None}
-        # Case folders of earlier runs that are no longer part of this dataset's output.
-        for split in _SPLITS:
-            for folder in sorted((output_root / split).glob("*")) if (output_root / split).is_dir() else []:
+        # Case folders of earlier runs that are no longer part of this dataset's output;
+        # only this run writes here (it holds the folder's lock).
+        for split in SPLITS:
+            for folder in (
+                sorted((output_root / split).glob("*")) if (output_root / split).is_dir() else []
+            ):
                 entry = entries.get(folder.name)
                 if entry is None or entry["split"] != split:
                     shutil.rmtree(folder, ignore_errors=True)
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "version": MANIFEST_VERSION,
-            "config": self.config.to_dict(),
-            "cases": {c.name: entries[c.name] for c in cases if c.name in entries},
-        }
-        with atomic_path(output_root / "manifest.json") as tmp:
-            tmp.write_text(json.dumps(manifest, indent=1))
+        write_manifest(
+            output_root, self.config, {c.name: entries[c.name] for c in cases if c.name in entries}
+        )
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    # One process works on one core, as each worker process does; restored afterwards
+    # because the caller's own torch work (training in the same process) wants them all.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _init_worker() -> None:
@@ -192,16 +225,6 @@ def _init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
-
-
-def _remove_leftovers(output_root: Path) -> None:
-    for split_dir in [output_root, *(output_root / s for s in _SPLITS)]:
-        if split_dir.is_dir():
-            for tmp in split_dir.glob(f"{TMP_PREFIX}*"):
-                if tmp.is_dir():
-                    shutil.rmtree(tmp, ignore_errors=True)
-                else:
-                    tmp.unlink(missing_ok=True)
 
 
 def _process_case_star(job: tuple) -> CaseOutcome:
@@ -216,7 +239,9 @@ def _source_stamp(case: Case) -> dict:
     return {"image": stamp(case.image), "label": stamp(case.label) if case.label else None}
 
 
-def _process_case(case: Case, split: str, output_root: Path, config: PreprocessConfig) -> CaseOutcome:
+def _process_case(
+    case: Case, split: str, output_root: Path, config: PreprocessConfig
+) -> CaseOutcome:
     target = output_root / split / case.name
     try:
         if case.label is None:
@@ -230,7 +255,9 @@ def _process_case(case: Case, split: str, output_root: Path, config: PreprocessC
     except LungNetInputError as e:
         return CaseOutcome(case.name, "failed", message=str(e))
     except (OSError, MemoryError) as e:
-        return CaseOutcome(case.name, "failed", message=f"{case.image}: could not be processed ({e})")
+        return CaseOutcome(
+            case.name, "failed", message=f"{case.image}: could not be processed ({e})"
+        )
 
 
 def _existing_entry(target: Path, config: PreprocessConfig, stamp: dict) -> dict | None:
@@ -241,16 +268,28 @@ def _existing_entry(target: Path, config: PreprocessConfig, stamp: dict) -> dict
         saved = json.loads(meta.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    if saved.get("config") != config.to_dict() or saved.get("stamp") != stamp:
+    if (
+        not isinstance(saved, dict)
+        or saved.get("config") != config.to_dict()
+        or saved.get("stamp") != stamp
+    ):
         return None
-    return saved.get("entry")
+    entry = saved.get("entry")
+    if not isinstance(entry, dict) or not isinstance(entry.get("num_slices"), int):
+        return None
+    size = config.target_size
+    for kind, dtype in (("data", np.float32), ("masks", np.uint8)):
+        if not slice_files_complete(target / kind, entry["num_slices"], size, dtype):
+            return None
+    return entry
 
 
-def _validate_pair(case: Case, image, label) -> None:
+def _validate_pair(case: Case, image: StoredVolume, label: StoredVolume) -> None:
     if image.geometry.shape != label.geometry.shape:
         raise LungNetInputError(
             case.label,
-            f"label shape {label.geometry.shape} differs from image shape {image.geometry.shape} in {case.name}",
+            f"label shape {label.geometry.shape} differs from image shape "
+            f"{image.geometry.shape} in {case.name}",
         )
     if not np.allclose(image.geometry.affine, label.geometry.affine, atol=_AFFINE_ATOL_MM):
         raise LungNetInputError(
@@ -258,41 +297,75 @@ def _validate_pair(case: Case, image, label) -> None:
             f"label affine {np.round(label.geometry.affine, 3).tolist()} differs from image affine "
             f"{np.round(image.geometry.affine, 3).tolist()} in {case.name}",
         )
-    # One pass without sorting: np.unique over a 512 x 512 x 300 float label takes seconds.
-    other = (label.array != 0) & (label.array != 1)
-    if other.any():
-        present = [v for v in (0.0, 1.0) if (label.array == v).any()]
-        values = np.unique(np.concatenate([label.array[other], present]))
-        shown = ", ".join(f"{v:g}" for v in values[:10]) + (", ..." if len(values) > 10 else "")
-        raise LungNetInputError(case.label, f"is not a binary mask: values found {shown} (expected 0 and 1)")
+    _check_binary(case, label)
 
 
-def _preprocess_to(target: Path, case: Case, split: str, config: PreprocessConfig, stamp: dict) -> dict:
-    image = read_ct(case.image)
+def _as_hu(stored: np.ndarray, label: StoredVolume) -> np.ndarray:
+    """Float32 HU of some stored values, with read_ct's arithmetic."""
+    hu = np.asarray(stored, dtype=np.float32).copy()
+    if label.slope != 1.0:
+        hu *= np.float32(label.slope)
+    if label.intercept != 0.0:
+        hu += np.float32(label.intercept)
+    return hu
+
+
+def _check_binary(case: Case, label: StoredVolume) -> None:
+    """Refuse a label whose (scaled) values are not all 0 or 1, without a float copy of it."""
+    stored = label.array
+    if stored.dtype.kind in "iu":
+        low, high = int(stored.min()), int(stored.max())
+        if high - low <= _LABEL_RANGE_CHECKED_WHOLE:
+            hu = _as_hu(np.arange(low, high + 1), label)
+            if np.isin(hu, (0.0, 1.0)).all():
+                return  # every value the label can hold is 0 or 1 once scaled
+    for start in range(0, stored.shape[2], _LABEL_CHUNK_SLICES):
+        hu = _as_hu(stored[:, :, start : start + _LABEL_CHUNK_SLICES], label)
+        if ((hu != 0) & (hu != 1)).any():
+            break
+    else:
+        return
+    # A bad label: the report may take its time; it names what the label holds.
+    hu = _as_hu(stored, label)
+    other = (hu != 0) & (hu != 1)
+    present = [v for v in (0.0, 1.0) if (hu == v).any()]
+    values = np.unique(np.concatenate([hu[other], present]))
+    shown = ", ".join(f"{v:g}" for v in values[:10]) + (", ..." if len(values) > 10 else "")
+    raise LungNetInputError(
+        case.label, f"is not a binary mask: values found {shown} (expected 0 and 1)"
+    )
+
+
+def _preprocess_to(
+    target: Path, case: Case, split: str, config: PreprocessConfig, stamp: dict
+) -> dict:
+    image = read_stored(case.image)
     num_z = image.shape[2]
     if num_z <= config.clip_slices_min:
         raise LungNetInputError(
             case.image,
-            f"has {num_z} slices, not more than clip_slices_min={config.clip_slices_min}; nothing would remain",
+            f"has {num_z} slices, not more than clip_slices_min={config.clip_slices_min}; "
+            "nothing would remain",
         )
-    label = read_ct(case.label)  # type: ignore[arg-type]
+    label = read_stored(case.label)  # type: ignore[arg-type]
     _validate_pair(case, image, label)
-    slices = preprocess_image(image.array, config)
-    masks = preprocess_mask(label.array > 0.5, config)
+    slices = preprocess_image(image.array, config, slope=image.slope, intercept=image.intercept)
+    masks = preprocess_mask(label.array, config, slope=label.slope, intercept=label.intercept)
     del label
     tumor = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
-    entry = {
-        "split": split,
-        "num_slices": int(len(slices)),
-        "tumor_slices": [int(i) for i in tumor],
-        "spacing": [round(s, 6) for s in image.spacing],
-        "source": {"image": str(case.image), "label": str(case.label), **image.geometry.as_dict()},
-    }
+    entry = case_entry(
+        split,
+        len(slices),
+        tumor,
+        spacing=[round(s, 6) for s in image.spacing],
+        source={"image": str(case.image), "label": str(case.label), **image.geometry.as_dict()},
+    )
     with atomic_dir(target) as tmp:
         (tmp / "data").mkdir()
         (tmp / "masks").mkdir()
-        for i in range(len(slices)):
-            np.save(tmp / "data" / f"{i}.npy", slices[i])
-            np.save(tmp / "masks" / f"{i}.npy", masks[i])
-        (tmp / "case.json").write_text(json.dumps({"config": config.to_dict(), "stamp": stamp, "entry": entry}))
+        write_slices(tmp / "data", slices)
+        write_slices(tmp / "masks", masks)
+        (tmp / "case.json").write_text(
+            json.dumps({"config": config.to_dict(), "stamp": stamp, "entry": entry})
+        )
     return entry

@@ -1,0 +1,57 @@
+"""Reading a case in its stored type: the same voxels and the same refusals as read_ct."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import RAS_AFFINE, lps_twin, save_nifti, tiny_case
+from lungnet.errors import LungNetInputError
+from lungnet.io import read_ct
+from lungnet.preprocessing.stored import read_stored
+
+
+@pytest.mark.parametrize("order", ["ras", "lps"])
+def test_stored_voxels_scaled_are_read_cts_hounsfield_units(tmp_path, order):
+    hu, _ = tiny_case(3)
+    array, affine = (hu, RAS_AFFINE) if order == "ras" else lps_twin(hu, RAS_AFFINE)
+    path = save_nifti(
+        tmp_path / "ct.nii.gz", (array + 1024).astype(np.uint16), affine, inter=-1024.0
+    )
+    stored, ct = read_stored(path), read_ct(path)
+    assert stored.array.dtype == np.uint16 and (stored.slope, stored.intercept) == (1.0, -1024.0)
+    np.testing.assert_array_equal(stored.array.astype(np.float32) - 1024, ct.array)
+    assert stored.spacing == ct.spacing and stored.geometry.as_dict() == ct.geometry.as_dict()
+
+
+def test_float_voxels_are_read_as_hounsfield_units(tmp_path):
+    path = save_nifti(tmp_path / "ct.nii.gz", np.full((4, 5, 6), -500.5, np.float32))
+    stored = read_stored(path)
+    assert stored.array.dtype == np.float32 and (stored.slope, stored.intercept) == (1.0, 0.0)
+    assert np.all(stored.array == -500.5)
+
+
+def _broken(tmp_path, how: str):
+    good = save_nifti(tmp_path / "good.nii.gz", tiny_case(0)[0])
+    path = tmp_path / f"{how}.nii.gz"
+    if how == "truncated":
+        path.write_bytes(good.read_bytes()[:-500])
+    elif how == "not-gzip":
+        path.write_bytes(b"plain text, not gzip")
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "nan":
+        save_nifti(path, np.full((4, 4, 4), np.nan, np.float32))
+    elif how == "2d":
+        save_nifti(path, np.zeros((4, 4), np.int16))
+    return path
+
+
+@pytest.mark.parametrize("how", ["truncated", "not-gzip", "empty", "nan", "2d", "missing"])
+def test_a_broken_file_is_refused_in_read_cts_words(tmp_path, how):
+    path = _broken(tmp_path, how) if how != "missing" else tmp_path / "missing.nii.gz"
+    with pytest.raises(LungNetInputError) as expected:
+        read_ct(path)
+    with pytest.raises(LungNetInputError) as got:
+        read_stored(path)
+    assert str(got.value) == str(expected.value)
