@@ -2,7 +2,7 @@
 
     python benchmarks/accuracy_bench.py --preset cpu      # the demo's settings, 64 training phantoms, 4,000 steps (~10 min, 2 cores)
     python benchmarks/accuracy_bench.py --preset cpu_noaug  # the same without augmentation or small-component removal
-    python benchmarks/accuracy_bench.py --preset gpu      # the seed's settings: 512 px scans -> 256, width 64, BCE
+    python benchmarks/accuracy_bench.py --preset gpu      # the original's settings: 512 px scans -> 256, width 64, BCE
     python benchmarks/accuracy_bench.py --preset cpu --quick   # tiny, to test the script
 
 It runs the same pipeline as ``lungnet demo`` (synth -> preprocess -> train -> predict
@@ -38,7 +38,7 @@ PRESETS = {
     # The same without augmentation and without dropping small components: both can cost small
     # tumors (a warped mask of a few voxels can vanish; a small prediction falls under 250 mm3).
     "cpu_noaug": {**_CPU, "augment": False, "min_tumor_volume_mm3": 0.0},
-    # The seed's: classic U-Net, HU / 3071, single slices, BCE, constant learning rate, augmentation.
+    # The original's: classic U-Net, HU / 3071, single slices, BCE, constant learning rate, augmentation.
     "gpu": dict(train_cases=64, val_cases=8, test_cases=20, size=512, target_size=256, base_channels=64,
                 norm="none", hu_window=None, context_slices=0, loss="bce", learning_rate=1e-3,
                 lr_schedule="constant", batch_size=16, augment=True, max_epochs=40, steps_per_epoch=150,
@@ -83,7 +83,7 @@ def main() -> None:
 
     import torch
 
-    from lungnet.demo import DemoConfig, run_demo
+    from lungnet.demo_pipeline import DemoConfig, run_demo
 
     settings = dict(PRESETS[args.preset])
     if args.quick:

@@ -4,8 +4,8 @@
     python benchmarks/demo_settings_sweep.py --only demo        # one rung
     python benchmarks/demo_settings_sweep.py --quick            # tiny, to test the script
 
-Each rung runs the whole demo (``lungnet.demo.run_demo``: synth -> preprocess -> train ->
-predict -> evaluate) with :class:`~lungnet.demo.DemoConfig` changed as listed, so its
+Each rung runs the whole demo (``lungnet.demo_pipeline.run_demo``: synth -> preprocess -> train ->
+predict -> evaluate) with :class:`~lungnet.demo_pipeline.DemoConfig` changed as listed, so its
 numbers are the demo's own: the mean 3D Dice of the tumor-bearing test phantoms, with the
 checkpoint chosen on the validation phantoms. Rungs are cumulative, from the classic
 U-Net at 720 float32 steps up to the demo's defaults. Prints a table and writes JSON to --out.
@@ -40,7 +40,7 @@ _LADDER = [
 
 def rungs() -> dict[str, dict]:
     """Rung name -> DemoConfig changes (cumulative); the last rung is the demo's defaults."""
-    from lungnet.demo import DemoConfig
+    from lungnet.demo_pipeline import DemoConfig
 
     out, current = {}, dict(_CLASSIC)
     for name, change in _LADDER:
@@ -60,7 +60,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = p.parse_args()
 
-    from lungnet.demo import DemoConfig, run_demo
+    from lungnet.demo_pipeline import DemoConfig, run_demo
 
     quick = dict(train_cases=2, val_cases=1, test_cases=2, size=48, clip_slices_min=4, base_channels=4,
                  max_epochs=1, steps_per_epoch=2, batch_size=4, val_every=1, write_reports=False)

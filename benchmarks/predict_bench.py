@@ -81,7 +81,7 @@ def run_lungnet(scan: str, checkpoint: str, out_dir: str, precision: str) -> dic
 
 
 def run_naive(scan: str, checkpoint: str, out_dir: str, precision: str) -> dict:
-    """The seed-style loop: get_fdata, one slice at a time, float32, nearest-neighbour mask upsampling."""
+    """The loop the original describes: get_fdata, one slice at a time, float32, nearest-neighbour mask upsampling."""
     import nibabel as nib
     import numpy as np
     import torch

@@ -50,7 +50,7 @@ def test_demo_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
 
 
 def test_default_settings_report_on_at_least_ten_tumor_bearing_test_cases_and_choose_on_validation():
-    from lungnet.demo import DemoConfig
+    from lungnet.demo_pipeline import DemoConfig
 
     config = DemoConfig()
     assert config.test_cases >= 10 and config.tumor_count[0] >= 1  # every test phantom bears a tumor

@@ -49,8 +49,8 @@ class DemoConfig:
     target_size: int | None = None  # network input size; None: the phantom size (no resize)
     tumor_diameter_mm: tuple[float, float] = (15.0, 40.0)  # at ~3 mm voxels most tumors under 15 mm were missed
     tumor_count: tuple[int, int] = (2, 4)  # every test case bears tumors; more tumors to learn from per phantom
-    clip_slices_min: int = 30  # the seed's abdomen clip
-    base_channels: int = 16  # U-Net width (the seed's 64 is GPU-sized; 32 was no better here)
+    clip_slices_min: int = 30  # the original's abdomen clip
+    base_channels: int = 16  # U-Net width (the original's 64 is GPU-sized; 32 was no better here)
     norm: str = "batch"  # BatchNorm: 0.46 -> 0.58 held-out Dice in the same 720 steps
     hu_window: tuple[float, float] | None = (-1000.0, 400.0)  # lung to soft tissue mapped to [0, 1]: 0.58 -> 0.62
     context_slices: int = 1  # 2.5D: each slice with one neighbour above and below (2 was no better)

@@ -1,4 +1,4 @@
-"""The seed's training command through the real script, and `lungnet train` through the CLI."""
+"""The original's training command through the real script, and `lungnet train` through the CLI."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def processed(tmp_path: Path) -> Path:
 
 
 def test_seed_training_command_writes_best_checkpoint_and_tensorboard_images(processed, tmp_path):
-    # The seed's command, exactly (--gpus 1 trains on CPU where CUDA is absent), plus a tiny width.
+    # The original's command, exactly (--gpus 1 trains on CPU where CUDA is absent), plus a tiny width.
     cmd = [sys.executable, str(SCRIPT), "--data_dir", str(processed), "--batch_size", "16", "--max_epochs", "2",
            "--gpus", "1" if torch.cuda.is_available() else "0", *TINY]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Runs every LungNet stage on synthetic chest CT made on the spot. With the default "
         "settings it takes under 10 minutes on 2 CPU cores. A rerun replaces the output folder.",
     )
-    p.add_argument("--output-dir", "--output_dir", default="demo_output", help="default: demo_output")
+    p.add_argument("-o", "--output-dir", "--output_dir", default="demo_output", help="default: demo_output")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes and a few training steps: checks that everything runs (seconds, not accuracy)")
@@ -39,7 +39,7 @@ def _quiet() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lungnet.demo import DemoConfig, run_demo
+    from lungnet.demo_pipeline import DemoConfig, run_demo
 
     _quiet()
 

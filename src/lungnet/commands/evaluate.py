@@ -1,4 +1,4 @@
-"""`lungnet evaluate --pred DIR --gt DIR --output DIR`: 3D metrics of predicted masks."""
+"""`lungnet evaluate -i PRED_DIR --gt GT_DIR -o DIR`: 3D metrics of predicted masks."""
 
 from __future__ import annotations
 
@@ -12,13 +12,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="compare predicted masks with ground truth (Dice, HD95, NSD, lesion detection)",
-        description="Pair <case>_pred.nii.gz (or <case>.nii.gz) in --pred with <case>.nii.gz in "
-        "--gt, and write metrics.csv, summary.json and metrics_boxplot.png to --output. "
+        description="Pair <case>_pred.nii.gz (or <case>.nii.gz, with or without nnU-Net's _0000) "
+        "in --input with <case>.nii.gz in --gt, and write metrics.csv, summary.json and metrics_boxplot.png to --output-dir. "
         "Both masks empty: Dice 1 and distances undefined (empty cells, never 0).",
     )
-    parser.add_argument("--pred", type=Path, required=True, metavar="DIR", help="predicted masks")
+    parser.add_argument(
+        "-i", "--input", "--pred", dest="pred", type=Path, required=True, metavar="DIR",
+        help="folder of predicted masks",
+    )
     parser.add_argument("--gt", type=Path, required=True, metavar="DIR", help="ground-truth masks")
-    parser.add_argument("--output", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "-o", "--output-dir", "--output", dest="output", type=Path, required=True, metavar="DIR",
+        help="output folder",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(func=run)
 

@@ -1,4 +1,4 @@
-"""`lungnet report --ct SCAN --mask MASK [--gt GT] --output DIR`: pictures and an HTML report."""
+"""`lungnet report -i SCAN --mask MASK [--gt GT] -o DIR`: pictures and an HTML report."""
 
 from __future__ import annotations
 
@@ -14,14 +14,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "position, HU) and write NAME_report.html (opens from disk, no network), "
         "NAME_montage.png, NAME_orthogonal.png, NAME_tumors.json and NAME_tumors.csv.",
     )
-    parser.add_argument("--ct", type=Path, required=True, metavar="SCAN",
-                        help="CT scan: .nii/.nii.gz file or DICOM series folder")  # fmt: skip
-    parser.add_argument("--mask", type=Path, required=True, metavar="MASK",
-                        help="tumor mask in the scan's geometry (e.g. from lungnet predict)")  # fmt: skip
+    parser.add_argument(
+        "-i", "--input", "--ct", dest="ct", type=Path, required=True, metavar="SCAN",
+        help="CT scan: .nii/.nii.gz file or DICOM series folder",
+    )
+    parser.add_argument(
+        "--mask", type=Path, required=True, metavar="MASK",
+        help="tumor mask in the scan's geometry (e.g. from lungnet predict)",
+    )
     parser.add_argument("--gt", type=Path, metavar="GT", help="ground-truth mask to show and score")
-    parser.add_argument("--probabilities", type=Path, metavar="PROB",
-                        help="tumor probability map in [0, 1], shown as a heatmap layer")  # fmt: skip
-    parser.add_argument("--output", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--probabilities", type=Path, metavar="PROB",
+        help="tumor probability map in [0, 1], shown as a heatmap layer",
+    )
+    parser.add_argument(
+        "-o", "--output-dir", "--output", dest="output", type=Path, required=True, metavar="DIR",
+        help="output folder",
+    )
     parser.add_argument("--name", help="case name used in file names (default: the scan's name)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing report")
     parser.set_defaults(func=run)

@@ -23,7 +23,7 @@ def tumor_balanced_weights(has_tumor: np.ndarray, tumor_fraction: float | None) 
 
     Inverse-frequency weighting: every tumor slice gets ``tumor_fraction / n_tumor``, every
     tumor-free slice ``(1 - tumor_fraction) / n_free``. ``0.5`` (the default of
-    :class:`LungDataModule`) draws both kinds about equally often, which is the seed's
+    :class:`LungDataModule`) draws both kinds about equally often, which is the original's
     rule; ``None`` means no weighting (a plain shuffle, tumor slices at their natural rate).
 
     Args:

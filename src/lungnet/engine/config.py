@@ -61,10 +61,10 @@ class TrainConfig:
     learning_rate: float = option(1e-3, help="Adam learning rate", aliases=("--lr",), metavar="LR", above=0)
     lr_schedule: str = option(
         "constant",
-        help="constant (the original) or poly: decay to 0 over the run, (1 - step/total)^0.9",
+        help="constant (seed) or poly: decay to 0 over the run, (1 - step/total)^0.9",
         choices=LR_SCHEDULES,
     )
-    loss: str = option("bce", help="bce (the original) or bce_dice (BCE + soft Dice)", choices=LOSSES)
+    loss: str = option("bce", help="bce (seed) or bce_dice (BCE + soft Dice)", choices=LOSSES)
     base_channels: int = option(64, help="U-Net width at full resolution", metavar="N", minimum=1)
     depth: int = option(4, help="U-Net poolings", metavar="N", minimum=1)
     norm: str = option(

@@ -36,7 +36,7 @@ __all__ = ["TrainConfig", "TrainResult", "train", "find_last_checkpoint", "LOG_N
 
 log = logging.getLogger(__name__)
 
-#: Sub-folder of ``default_root_dir`` holding one ``version_N`` folder per run (the seed's name).
+#: Sub-folder of ``default_root_dir`` holding one ``version_N`` folder per run (the original's name).
 LOG_NAME = "unet_logs"
 
 

@@ -53,9 +53,9 @@ class UNet(nn.Module):
         in_channels: input channels; 1 for a single slice, ``1 + 2k`` with ``k``
             context slices on each side (2.5D).
         out_channels: output channels (1: tumor logit).
-        base_channels: feature maps at full resolution (the seed: 64).
-        depth: number of 2x poolings (the seed: 4).
-        norm: one of :data:`NORMS`, after every convolution (the seed: ``"none"``).
+        base_channels: feature maps at full resolution (the original: 64).
+        depth: number of 2x poolings (the original: 4).
+        norm: one of :data:`NORMS`, after every convolution (the original: ``"none"``).
 
     Shapes:
         input ``(B, in_channels, H, W)`` float; output ``(B, out_channels, H, W)`` logits.
