@@ -136,7 +136,7 @@ def _resampled(
     hu, mask, src = _load(template)
     factors = [s / d for s, d in zip(src, spacing, strict=True)]
     hu_r = ndi.zoom(hu, factors, order=1, mode="nearest", grid_mode=True)
-    frac = ndi.zoom(mask.astype(np.float32), factors, order=1, mode="constant", grid_mode=True)
+    frac = ndi.zoom(mask.astype(np.float32), factors, order=1, mode="grid-constant", grid_mode=True)
     mask_r = frac >= 0.5
     if not mask_r.any():  # a nodule smaller than a voxel keeps its densest voxel
         mask_r[np.unravel_index(int(np.argmax(frac)), frac.shape)] = True
