@@ -72,6 +72,21 @@ def test_pairing_reports_missing_duplicate_and_unmatched(mask_folders):
     assert [p.name for p in unmatched] == ["zz_prob.nii.gz"]
 
 
+def test_nnunet_channel_suffixed_predictions_pair_with_their_case(mask_folders):
+    pred, gt = mask_folders({
+        "gt/lung_001.nii.gz": _box(2, 8), "pred/lung_001_0000_pred.nii.gz": _box(2, 8),
+        "gt/lung_002.nii.gz": _box(2, 8), "pred/lung_002_0000.nii.gz": _box(2, 8),
+        "gt/lung_003.nii.gz": _box(2, 8), "pred/lung_003_pred.nii.gz": _box(2, 8),
+    })  # fmt: skip
+    pairs, failures, unmatched = pair_cases(pred, gt)
+    assert [(p.case, p.pred.name) for p in pairs] == [
+        ("lung_001", "lung_001_0000_pred.nii.gz"),
+        ("lung_002", "lung_002_0000.nii.gz"),
+        ("lung_003", "lung_003_pred.nii.gz"),
+    ]
+    assert not failures and not unmatched
+
+
 def test_geometry_mismatch_fails_that_case_and_names_both_values(mask_folders, tmp_path, save_mask):
     pred, gt = mask_folders({"gt/a.nii.gz": _box(2, 8), "pred/a.nii.gz": _box(2, 8)})
     shifted = np.diag([0.8, 0.8, 2.5, 1.0])  # another origin

@@ -110,10 +110,30 @@ def test_bad_scan_fails_alone_with_one_line(checkpoint, tmp_path):
     assert not list((tmp_path / "o").glob("*")) if (tmp_path / "o").exists() else True
 
 
+def test_a_scan_shorter_than_the_clip_gives_an_empty_mask_of_its_shape_and_says_why(
+    checkpoint, tmp_path
+):
+    hu, _ = tiny_case(0, shape=(48, 40, 2))  # the checkpoint clips 2 slices
+    scan = save_nifti(tmp_path / "short.nii.gz", hu)
+    outcome = Predictor(checkpoint, device="cpu").predict_file(scan, tmp_path / "o")
+    assert outcome.status == "done" and outcome.tumor_voxels == 0
+    assert "has 2 slices and the checkpoint drops the 2 most inferior" in outcome.note
+    mask = nib.load(outcome.mask_path)
+    assert mask.shape == (48, 40, 2) and not np.asarray(mask.dataobj).any()
+
+
+def test_a_scan_that_is_not_ct_in_hu_fails_alone_with_the_likely_fix(checkpoint, tmp_path):
+    hu, _ = tiny_case(0)
+    offset = save_nifti(tmp_path / "offset.nii.gz", (hu.astype(np.int32) + 1024).astype(np.uint16))
+    outcome = Predictor(checkpoint, device="cpu").predict_file(offset, tmp_path / "o")
+    assert outcome.status == "failed" and "offset by about +1024" in outcome.message
+    assert not (tmp_path / "o" / "offset_pred.nii.gz").exists()
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("patient_ct.nii.gz", "patient_ct_pred.nii.gz"), ("a.nii", "a_pred.nii.gz"), ("series1", "series1_pred.nii.gz"),
-     ("..", "scan_pred.nii.gz")],
+     ("..", "scan_pred.nii.gz"), ("lung_001_0000.nii.gz", "lung_001_pred.nii.gz")],
 )
 def test_output_names_come_from_the_input_name_only(name, expected):
     assert output_name(Path("/data/x") / name) == expected
