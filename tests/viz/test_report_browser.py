@@ -1,4 +1,4 @@
-"""The HTML report in a real headless Chromium: it loads from disk, the slider moves, the slice changes.
+"""The HTML report in a real headless Chromium: it loads from disk, the slider changes the slice.
 
 Needs the Debian packages ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them)
 and the ``selenium`` package (the ``dev`` extra); without them the test skips.

@@ -8,18 +8,21 @@ with superior at the top, sagittal with anterior on the left).
 
 Files written for a case ``NAME`` into the output folder:
 ``NAME_report.html`` (opens from disk, no network), ``NAME_montage.png``,
-``NAME_orthogonal.png``, ``NAME_tumors.json`` and ``NAME_tumors.csv``.
+``NAME_orthogonal.png``, ``NAME_tumors.json`` and ``NAME_tumors.csv``. When the folder
+also holds ``NAME_radiomics.json`` and ``NAME_radiomics.csv`` for the same tumors (written
+by ``lungnet radiomics`` or ``lungnet predict --radiomics``), the page shows a radiomics
+panel per tumor; :func:`add_radiomics_panel` adds or renews it in an existing report.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -32,10 +35,20 @@ from lungnet.evaluation.lesions import (
 )
 from lungnet.io.atomic import atomic_path
 from lungnet.io.volume import CTVolume
-from lungnet.viz.visualization import CT_CMAP, GT_CMAP, LUNG_WINDOW_HU, PROB_CMAP, to_radiological
+from lungnet.radiomics.tables import radiomics_paths
+from lungnet.viz.colors import GT_COLOR, PRED_COLOR
+from lungnet.viz.report_html import (
+    PANEL_END,
+    PANEL_START,
+    build_html,
+    radiomics_matches,
+    radiomics_panel,
+)
+from lungnet.viz.visualization import CT_CMAP, LUNG_WINDOW_HU, to_radiological
 
 __all__ = [
     "GT_COLOR",
+    "add_radiomics_panel",
     "PRED_COLOR",
     "case_name_of",
     "montage_figure",
@@ -46,10 +59,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Outline colour of the predicted mask: the probability heatmap's colour for 1.0.
-PRED_COLOR = tuple(float(c) for c in colormaps[PROB_CMAP](1.0)[:3])
-#: Outline colour of the ground truth: its colormap's colour for 1.0 (a mask value).
-GT_COLOR = tuple(float(c) for c in colormaps[GT_CMAP](1.0)[:3])
 #: At most this many slices in the axial montage (evenly chosen among tumor slices).
 MONTAGE_SLICES = 16
 
@@ -75,6 +84,44 @@ def report_paths(output_dir: str | Path, case_name: str) -> dict[str, Path]:
         "json": out / f"{case_name}_tumors.json",
         "csv": out / f"{case_name}_tumors.csv",
     }
+
+
+def _radiomics_of(json_path: Path, lesions: Sequence[Lesion]) -> tuple[dict, Path] | None:
+    """The radiomics JSON and its CSV when both exist and describe these very tumors."""
+    csv_path = json_path.with_suffix(".csv")
+    if not (json_path.is_file() and csv_path.is_file()):
+        return None
+    try:
+        doc = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        log.warning("%s: not shown in the report (%s)", json_path, e)
+        return None
+    if not radiomics_matches(doc, lesions):
+        log.warning("%s: describes other tumors than the mask; not shown in the report", json_path)
+        return None
+    return doc, csv_path
+
+
+def add_radiomics_panel(html_path: str | Path, radiomics_json: str | Path) -> Path:
+    """Put (or renew) the radiomics panel of ``radiomics_json`` into an existing report.
+
+    Args:
+        html_path: a report written by :func:`write_report`.
+        radiomics_json: the case's radiomics JSON; its CSV (same name, ``.csv``) is linked.
+
+    Raises:
+        LungNetInputError: the report has no place for the panel (written by another version).
+    """
+    html_path, json_path = Path(html_path), Path(radiomics_json)
+    page = html_path.read_text(encoding="utf-8")
+    start, end = page.find(PANEL_START), page.find(PANEL_END)
+    if start < 0 or end < start:
+        raise LungNetInputError(html_path, "has no radiomics panel slot; write the report again")
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    panel = radiomics_panel(doc, json_path.with_suffix(".csv"))
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(page[:start] + panel + page[end + len(PANEL_END) :], encoding="utf-8")
+    return html_path
 
 
 def _show(
@@ -233,8 +280,6 @@ def write_report(
         LungNetInputError: the report exists and ``overwrite`` is false.
         ValueError: an array's shape differs from the scan's.
     """
-    from lungnet.viz.report_html import build_html
-
     name = case_name or case_name_of(ct.source)
     paths = report_paths(output_dir, name)
     if paths["html"].exists() and not overwrite:
@@ -249,6 +294,7 @@ def write_report(
     truth = None if gt is None else np.asarray(gt) > 0.5
     found = list(lesions) if lesions is not None else measure_lesions(pred, ct)
     # through the largest predicted tumor, else the largest missed one, else the centre
+    radiomics = _radiomics_of(radiomics_paths(output_dir, name)["json"], found)
     gt_found = [] if found or truth is None else measure_lesions(truth, ct)
     if found:
         point, title = found[0].centroid_voxel, "Through the largest tumor"
@@ -261,10 +307,15 @@ def write_report(
     write_lesions_json(found, paths["json"], ct)
     write_lesions_csv(found, paths["csv"])
     html = build_html(
-        ct, pred, name, found,
+        ct,
+        pred,
+        name,
+        found,
         images={"Axial montage": paths["montage"], "Orthogonal views": paths["orthogonal"]},
-        gt=truth, probabilities=probabilities,
-    )  # fmt: skip
+        gt=truth,
+        probabilities=probabilities,
+        radiomics=radiomics,
+    )
     with atomic_path(paths["html"]) as tmp:
         tmp.write_text(html, encoding="utf-8")
     log.debug("report of %s: %s (%d tumor(s))", name, paths["html"], len(found))

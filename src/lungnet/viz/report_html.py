@@ -3,8 +3,8 @@
 Everything is inline (images as base64 data URLs, one inline script, no external
 resource), so the file opens from disk with no network. The scroller holds every axial
 slice as a grayscale WebP (JPEG where Pillow lacks WebP), cropped to the body and
-scaled to at most :data:`SCROLLER_MAX_SIDE` pixels, and colours it in the browser with the CT colormap's
-lookup table; masks are small transparent PNGs drawn over it, only for the slices they
+scaled to at most :data:`SCROLLER_MAX_SIDE` pixels, and colours it in the browser with the
+CT colormap's lookup table; masks are small transparent PNGs drawn over it, only for the slices they
 touch. A 512 x 512 x 300 scan stays within a few MB this way: WebP frames were 6.4 kB
 against 12.8 kB for JPEG of the same look (quality 82) on the benchmark phantom.
 """
@@ -12,11 +12,13 @@ against 12.8 kB for JPEG of the same look (quality 82) on the benchmark phantom.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import json
 import math
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +28,40 @@ from scipy import ndimage
 
 from lungnet.evaluation.lesions import Lesion
 from lungnet.io.volume import CTVolume
+from lungnet.viz.colors import GT_COLOR, PRED_COLOR
 from lungnet.viz.visualization import CT_CMAP, LUNG_WINDOW_HU, PROB_CMAP, to_radiological
 
-__all__ = ["SCROLLER_MAX_SIDE", "build_html"]
+__all__ = [
+    "PANEL_FEATURES",
+    "SCROLLER_MAX_SIDE",
+    "build_html",
+    "radiomics_panel",
+    "radiomics_matches",
+]
 
 #: Longest side of a scroller frame in pixels.
 SCROLLER_MAX_SIDE = 320
 _QUALITY = 75
 _BODY_HU = -500.0  # air outside the body is below this; the crop keeps everything above
+#: Feature columns (MIRP/IBSI tag without its distance, aggregation and discretisation
+#: suffix) shown in the report's radiomics panel, with the panel's column heading.
+PANEL_FEATURES = (
+    ("morph_sphericity", "sphericity"),
+    ("morph_diam", "max. 3D diameter (mm)"),
+    ("stat_skew", "HU skewness"),
+    ("ih_entropy", "histogram entropy"),
+    ("cm_joint_entr", "GLCM joint entropy"),
+    ("ngt_coarseness", "NGTDM coarseness"),
+)
+#: The panel sits between these comments, so a report can get its panel after the fact.
+PANEL_START, PANEL_END = "<!-- radiomics panel -->", "<!-- /radiomics panel -->"
+
+
+@functools.lru_cache(maxsize=1)
+def page_template() -> str:
+    """The page's HTML, CSS and script with ``%NAME%`` placeholders (package data)."""
+    page = resources.files("lungnet.viz").joinpath("templates", "report.html")
+    return page.read_text(encoding="utf-8")
 
 
 def _b64(data: bytes) -> str:
@@ -138,9 +166,7 @@ def _summary_rows(ct: CTVolume, name: str, lesions: Sequence[Lesion], metrics: d
     if lesions:
         rows.append(("Largest tumor, long axis (mm)", _num(lesions[0].long_axis_mm)))
     if metrics:
-        rows.append(("Against ground truth", ", ".join(
-            f"{k} {v}" for k, v in metrics.items()
-        )))  # fmt: skip
+        rows.append(("Against ground truth", ", ".join(f"{k} {v}" for k, v in metrics.items())))
     return "\n".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
 
 
@@ -151,12 +177,87 @@ def _tumor_rows(lesions: Sequence[Lesion]) -> str:
     for les in lesions:
         world = ", ".join(f"{c:.1f}" for c in les.centroid_world_mm)
         out.append(
-            f'<tr class="tumor" data-slice="{les.long_axis_slice}" title="show slice {les.long_axis_slice}">'
+            f'<tr class="tumor" data-slice="{les.long_axis_slice}" '
+            f'title="show slice {les.long_axis_slice}">'
             f"<td>{les.id}</td><td>{les.volume_ml:.2f}</td><td>{les.long_axis_mm:.1f}</td>"
-            f"<td>{les.short_axis_mm:.1f}</td><td>{les.slice_range[0]}&ndash;{les.slice_range[1]}</td>"
-            f"<td>{les.long_axis_slice}</td><td>({world})</td><td>{les.hu_mean:.0f} &plusmn; {les.hu_std:.0f}</td></tr>"
+            f"<td>{les.short_axis_mm:.1f}</td>"
+            f"<td>{les.slice_range[0]}&ndash;{les.slice_range[1]}</td>"
+            f"<td>{les.long_axis_slice}</td><td>({world})</td>"
+            f"<td>{les.hu_mean:.0f} &plusmn; {les.hu_std:.0f}</td></tr>"
         )
     return "\n".join(out)
+
+
+def _panel_column(doc: dict, tag: str) -> dict | None:
+    """The feature entry of a radiomics JSON whose column is ``tag`` or ``tag_<suffix>``."""
+    for feature in doc.get("features", []):
+        if feature["column"] == tag or feature["column"].startswith(tag + "_"):
+            return feature
+    return None
+
+
+def radiomics_matches(doc: dict, lesions: Sequence[Lesion]) -> bool:
+    """Whether a radiomics JSON describes exactly these tumors (same ids and voxel counts)."""
+    tumors = doc.get("tumors", [])
+    return len(tumors) == len(lesions) and all(
+        t.get("id") == les.id and t.get("voxels") == les.voxels
+        for t, les in zip(tumors, lesions, strict=True)
+    )
+
+
+def radiomics_panel(doc: dict, csv_path: Path) -> str:
+    """The radiomics section of the page: a few named IBSI features per tumor, the settings,
+    and the full CSV as a download link (a data URL, so the page stays self-contained).
+
+    Args:
+        doc: a radiomics JSON as written by :func:`lungnet.radiomics.write_radiomics_json`.
+        csv_path: its CSV, embedded whole behind the link.
+    """
+    shown = [(tag, label, _panel_column(doc, tag)) for tag, label in PANEL_FEATURES]
+    shown = [(label, f) for _, label, f in shown if f is not None]
+    head = "".join(
+        f'<th title="{html.escape(f["name"])} (IBSI {html.escape(str(f["ibsi_id"]))}; '
+        f'column {html.escape(f["column"])})">{html.escape(label)}</th>'
+        for label, f in shown
+    )
+    rows = []
+    for tumor in doc.get("tumors", []):
+        cells = []
+        for _, f in shown:
+            value = tumor["features"].get(f["column"])
+            cells.append("<td>undefined</td>" if value is None else f"<td>{value:.3g}</td>")
+        rows.append(f'<tr class="radiomics-tumor"><td>{tumor["id"]}</td>{"".join(cells)}</tr>')
+    if not rows:
+        rows.append(f'<tr><td colspan="{len(shown) + 1}">No tumor in the mask.</td></tr>')
+    undefined = [
+        f"tumor {t['id']}: {len(t['undefined'])} undefined"
+        for t in doc.get("tumors", [])
+        if t.get("undefined")
+    ]
+    s, p = doc.get("settings", {}), doc.get("processing", {})
+    voxel = "none" if s.get("voxel_size_mm") is None else f"isotropic {s['voxel_size_mm']:g} mm"
+    software = doc.get("software", {})
+    link = (
+        f'<a id="radiomics-csv" download="{html.escape(csv_path.name)}" '
+        f'href="data:text/csv;base64,{_b64(csv_path.read_bytes())}">{html.escape(csv_path.name)}</a>'
+    )
+    note = (
+        f"IBSI features computed by MIRP {html.escape(str(software.get('mirp')))}, "
+        f"{doc.get('feature_count', 0)} per tumor. Resampling: {html.escape(voxel)}; "
+        f"discretisation: {html.escape(str(p.get('discretisation')))}; re-segmentation: "
+        f"{html.escape(str(p.get('resegmentation')))}; aggregation: 3D, merged. "
+        + (
+            f"Undefined features ({html.escape('; '.join(undefined))}) are listed in the table. "
+            if undefined
+            else ""
+        )
+        + f"Full table (every feature, IBSI names): {link}, also written beside this report."
+    )
+    return (
+        f'{PANEL_START}<h2>Radiomics</h2>\n<table id="radiomics"><tr><th>id</th>{head}</tr>\n'
+        + "\n".join(rows)
+        + f'</table>\n<p class="note">{note}</p>{PANEL_END}'
+    )
 
 
 def build_html(
@@ -167,6 +268,7 @@ def build_html(
     images: dict[str, Path],
     gt: np.ndarray | None = None,
     probabilities: np.ndarray | None = None,
+    radiomics: tuple[dict, Path] | None = None,
 ) -> str:
     """The report page as one string.
 
@@ -178,17 +280,31 @@ def build_html(
         images: caption -> PNG file to embed.
         gt: optional ``(X, Y, Z)`` bool ground truth (a scroller layer and metrics).
         probabilities: optional ``(X, Y, Z)`` float probabilities (a scroller layer).
+        radiomics: optional radiomics JSON document and its CSV, shown as the radiomics panel.
     """
     from lungnet.evaluation.metrics import case_metrics
-    from lungnet.viz.report import GT_COLOR, PRED_COLOR
 
     crop, size = _frame_geometry(ct)
-    layers = [{"key": "pred", "label": "prediction", "color": PRED_COLOR, "on": True,
-               "frames": _mask_frames(pred, crop, size, PRED_COLOR)}]  # fmt: skip
+    layers = [
+        {
+            "key": "pred",
+            "label": "prediction",
+            "color": PRED_COLOR,
+            "on": True,
+            "frames": _mask_frames(pred, crop, size, PRED_COLOR),
+        }
+    ]
     metrics = None
     if gt is not None:
-        layers.append({"key": "gt", "label": "ground truth", "color": GT_COLOR, "on": True,
-                       "frames": _mask_frames(gt, crop, size, GT_COLOR)})  # fmt: skip
+        layers.append(
+            {
+                "key": "gt",
+                "label": "ground truth",
+                "color": GT_COLOR,
+                "on": True,
+                "frames": _mask_frames(gt, crop, size, GT_COLOR),
+            }
+        )
         m = case_metrics(pred, gt, ct.spacing)
         metrics = {
             "Dice": _num(m.dice, 3),
@@ -197,8 +313,15 @@ def build_html(
             "NSD (2 mm)": _num(m.nsd_2mm, 3),
         }
     if probabilities is not None:
-        layers.append({"key": "prob", "label": "probability", "color": colormaps[PROB_CMAP](0.8)[:3],
-                       "on": False, "frames": _prob_frames(np.asarray(probabilities), crop, size)})  # fmt: skip
+        layers.append(
+            {
+                "key": "prob",
+                "label": "probability",
+                "color": colormaps[PROB_CMAP](0.8)[:3],
+                "on": False,
+                "frames": _prob_frames(np.asarray(probabilities), crop, size),
+            }
+        )
     for layer in layers:
         layer["css"] = "rgb({},{},{})".format(*(round(255 * c) for c in layer.pop("color")))
     lut = (colormaps[CT_CMAP](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(int)
@@ -210,9 +333,15 @@ def build_html(
     else:
         first = ct.shape[2] // 2
     data = {
-        "n": ct.shape[2], "w": size[0], "h": size[1], "start": first, "mime": _frame_format()[1],
-        "ct": _ct_frames(ct, crop, size), "layers": layers, "lut": lut.ravel().tolist(),
-    }  # fmt: skip
+        "n": ct.shape[2],
+        "w": size[0],
+        "h": size[1],
+        "start": first,
+        "mime": _frame_format()[1],
+        "ct": _ct_frames(ct, crop, size),
+        "layers": layers,
+        "lut": lut.ravel().tolist(),
+    }
     figures = "\n".join(
         f'<figure><img alt="{html.escape(c)}" src="data:image/png;base64,{_b64(p.read_bytes())}">'
         f"<figcaption>{html.escape(c)}</figcaption></figure>"
@@ -223,10 +352,13 @@ def build_html(
         f"{' checked' if lay['on'] else ''}> {lay['label']}</label>"
         for lay in layers
     )
+    panel = "" if radiomics is None else radiomics_panel(*radiomics)
     return (
-        _PAGE.replace("%TITLE%", html.escape(f"LungNet report: {name}"))
+        page_template()
+        .replace("%TITLE%", html.escape(f"LungNet report: {name}"))
         .replace("%SUMMARY%", _summary_rows(ct, name, lesions, metrics))
         .replace("%TUMORS%", _tumor_rows(lesions))
+        .replace("%RADIOMICS%", panel or PANEL_START + PANEL_END)
         .replace("%FIGURES%", figures)
         .replace("%TOGGLES%", toggles)
         .replace("%LAST%", str(ct.shape[2] - 1))
@@ -234,105 +366,3 @@ def build_html(
         # "</" cannot close the script element from inside JSON
         .replace("%DATA%", json.dumps(data, separators=(",", ":")).replace("</", "<\\/"))
     )
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>%TITLE%</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.2em auto;max-width:1150px;color:#222;padding:0 1em}
-h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.4em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.92em}th,td{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left}
-#tumors tr.tumor{cursor:pointer}#tumors tr.tumor:hover{background:#fff3d6}
-#scroller{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}#scroller>canvas{flex:none}
-#view{background:#000;image-rendering:auto;max-width:100%}
-#controls{flex:1 1 260px}#slice{width:100%}#strip{width:100%;height:10px;background:#eee;display:block}
-figure{margin:.6em 0}figure img{max-width:100%}figcaption{font-size:.85em;color:#666}
-.note{font-size:.85em;color:#666}
-</style></head><body>
-<h1>%TITLE%</h1>
-<table id="summary">%SUMMARY%</table>
-<h2>Tumors</h2>
-<table id="tumors"><tr><th>id</th><th>volume (mL)</th><th>long axis (mm)</th><th>short axis (mm)</th>
-<th>slices</th><th>measured on</th><th>centroid (RAS mm)</th><th>HU mean &plusmn; sd</th></tr>
-%TUMORS%</table>
-<p class="note">Long axis: longest in-plane diameter over the axial slices (RECIST); short axis: longest
-diameter perpendicular to it on that slice. Click a tumor to show its slice.</p>
-<h2>Slice scroller</h2>
-<div id="scroller"><canvas id="view"></canvas>
-<div id="controls"><p id="slice-label"></p>
-<input type="range" id="slice" min="0" max="%LAST%" step="1" value="%START%" aria-label="axial slice">
-<canvas id="strip" width="300" height="10"></canvas>
-<p>%TOGGLES%</p>
-<p class="note">Arrow keys or the mouse wheel over the image move one slice. Lung window; radiological
-view: the patient's right on the image's left, anterior at the top. Marks under the slider: slices
-with a tumor.</p></div></div>
-<h2>Pictures</h2>
-%FIGURES%
-<script id="report-data" type="application/json">%DATA%</script>
-<script>
-"use strict";
-(function () {
-  const DISPLAY = 540;  // CSS pixels of the longest side of the shown slice
-  const D = JSON.parse(document.getElementById("report-data").textContent);
-  const view = document.getElementById("view"), ctx = view.getContext("2d", {willReadFrequently: true});
-  const slider = document.getElementById("slice"), label = document.getElementById("slice-label");
-  view.width = D.w; view.height = D.h;
-  // shown at a fixed size whatever the frame resolution; the browser scales it smoothly
-  view.style.width = Math.round(D.w * DISPLAY / Math.max(D.w, D.h)) + "px";
-  const cache = new Map();
-  function image(src) {
-    let img = cache.get(src);
-    if (!img) { img = new Image(); img.src = src; cache.set(src, img); }
-    return img;
-  }
-  function ready(img) { return img.decode ? img.decode().catch(function () {}) : Promise.resolve(); }
-  function draw() {
-    const z = Number(slider.value);
-    label.textContent = "Axial slice " + z + " of 0\\u2013" + (D.n - 1);
-    const ct = image("data:" + D.mime + ";base64," + D.ct[z]);
-    const over = D.layers.filter(function (l) {
-      return document.getElementById("show-" + l.key).checked && l.frames[z] !== undefined;
-    }).map(function (l) { return image("data:image/png;base64," + l.frames[z]); });
-    Promise.all([ct].concat(over).map(ready)).then(function () {
-      if (Number(slider.value) !== z) return;  // a newer slice was asked for meanwhile
-      ctx.drawImage(ct, 0, 0, D.w, D.h);
-      try {  // colour the grayscale frame with the CT colormap
-        const px = ctx.getImageData(0, 0, D.w, D.h), d = px.data;
-        for (let i = 0; i < d.length; i += 4) {
-          const g = d[i] * 3; d[i] = D.lut[g]; d[i + 1] = D.lut[g + 1]; d[i + 2] = D.lut[g + 2];
-        }
-        ctx.putImageData(px, 0, 0);
-      } catch (e) { /* a browser refusing pixel access shows gray levels */ }
-      over.forEach(function (img) { ctx.drawImage(img, 0, 0, D.w, D.h); });
-      view.dataset.slice = String(z);
-    });
-  }
-  function strip() {
-    const s = document.getElementById("strip"), c = s.getContext("2d");
-    c.clearRect(0, 0, s.width, s.height);
-    D.layers.forEach(function (l, k) {
-      if (l.key === "prob") return;
-      c.fillStyle = l.css;
-      Object.keys(l.frames).forEach(function (z) {
-        c.fillRect(Math.floor(Number(z) / Math.max(D.n - 1, 1) * (s.width - 2)), k * 5, 2, 5);
-      });
-    });
-  }
-  slider.addEventListener("input", draw);
-  D.layers.forEach(function (l) { document.getElementById("show-" + l.key).addEventListener("change", draw); });
-  view.addEventListener("wheel", function (e) {
-    e.preventDefault();
-    slider.value = String(Math.min(D.n - 1, Math.max(0, Number(slider.value) + (e.deltaY > 0 ? -1 : 1))));
-    draw();
-  }, {passive: false});
-  document.querySelectorAll("#tumors tr.tumor").forEach(function (row) {
-    row.addEventListener("click", function () { slider.value = row.dataset.slice; draw(); slider.focus(); });
-  });
-  strip();
-  draw();
-})();
-</script>
-</body></html>
-"""
