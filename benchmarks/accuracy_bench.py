@@ -20,13 +20,11 @@ import json
 import math
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from record import RESULTS_DIR
 
 # The demo's settings with more phantoms and longer training (bf16 on a CPU with AMX).
 _CPU = dict(train_cases=64, val_cases=8, test_cases=20, size=128, base_channels=16, norm="batch",
@@ -78,7 +76,7 @@ def main() -> None:
     p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="tiny sizes, for testing this script")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = p.parse_args()
 
     import torch

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from record import RESULTS_DIR
 
 # The demo before any tuning, expressed against DemoConfig's current defaults.
 _CLASSIC = dict(train_cases=24, tumor_diameter_mm=(10.0, 40.0), tumor_count=(1, 3), norm="none", hu_window=None,
@@ -57,7 +55,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--only", help="run only the rungs whose name contains this text")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = p.parse_args()
 
     from lungnet.demo_pipeline import DemoConfig, run_demo

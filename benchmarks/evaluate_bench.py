@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from record import RESULTS_DIR
 
 
 def _timed(fn, repeats: int):
@@ -40,7 +39,7 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "evaluate_bench.json"
+        "--out", type=Path, default=RESULTS_DIR / "evaluate_bench.json"
     )
     args = parser.parse_args()
 

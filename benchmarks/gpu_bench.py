@@ -7,7 +7,7 @@
 Needs torch and lightning, plus numpy, nibabel and isal (imported through
 ``lungnet.preprocessing`` -> ``lungnet.io``) and tensorboard or tensorboardX (the run's
 logger); MONAI, SimpleITK and matplotlib are not used. The script checks these first and
-names any that are missing. ``src/`` is put on ``sys.path``, so no installation is needed.
+names any that are missing. Install LungNet first (``pip install -e .``).
 
 - model-only: the U-Net alone (forward + BCE + backward + Adam step) on random tensors
   already on the device; the ceiling of what training can reach.
@@ -34,9 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
+from record import RESULTS_DIR
 
 # ---------------------------------------------------------------------------- shared helpers
 
@@ -315,7 +313,7 @@ def missing_packages() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="folder for the JSON")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the JSON")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (64 px, width 8, batch 4), seconds")
     parser.add_argument("--cpu", action="store_true", help="run on the CPU even when CUDA is present")
     parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))

@@ -18,16 +18,12 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from isolated import in_process  # noqa: E402
+from isolated import in_process
+from record import RESULTS_DIR
 
 
 def make_scans(folder: Path, n: int, size: int, slices: int) -> list[Path]:
@@ -139,7 +135,7 @@ def main() -> None:
     p.add_argument("--checkpoint", type=Path, default=None, help="a trained checkpoint instead of random weights")
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for testing this script")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = p.parse_args()
     if args.quick:
         args.size, args.slices, args.width, args.net_size = 96, 40, 8, 64
@@ -148,16 +144,16 @@ def main() -> None:
         tmp = Path(tmp)
         scans = make_scans(tmp, args.scans, args.size, args.slices)
         ckpt = str(args.checkpoint or make_checkpoint(tmp / "bench.ckpt", args.width, args.net_size, scans[0]))
-        variants = {"lungnet auto": ("run_lungnet", "auto"), "lungnet fp32": ("run_lungnet", "fp32")}
+        variants = {"lungnet auto": (run_lungnet, "auto"), "lungnet fp32": (run_lungnet, "fp32")}
         if not args.skip_naive:
-            variants["naive loop"] = ("run_naive", "fp32")
+            variants["naive loop"] = (run_naive, "fp32")
         rows: dict[str, list[dict]] = {name: [] for name in variants}
         for scan in scans:
             masks = {}
             for name, (fn, precision) in variants.items():
                 out = tmp / name.replace(" ", "_")
                 out.mkdir(exist_ok=True)
-                r = in_process(globals()[fn], str(scan), ckpt, str(out), precision)
+                r = in_process(fn, str(scan), ckpt, str(out), precision)
                 masks[name] = r["mask"]
                 rows[name].append(r)
                 print(f"{scan.name} {name}: {r['seconds']['total']:.1f} s", flush=True)

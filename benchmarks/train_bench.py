@@ -23,16 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from gpu_bench import (  # noqa: E402  (also puts src/ on sys.path)
-    ROOT,
+from gpu_bench import (
     end_to_end_rate,
     logging_quiet,
     model_only_rate,
     write_json,
     write_synthetic_folder,
 )
+from record import RESULTS_DIR
 
 
 def augmentation_ms(size: int, batch: int, repeats: int) -> dict[str, float]:
@@ -76,7 +74,7 @@ def augmentation_ms(size: int, batch: int, repeats: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds")
     args = parser.parse_args(argv)
     if args.quick:
