@@ -13,7 +13,7 @@ import torch
 
 from helpers import RAS_AFFINE, assert_same_geometry, lps_twin, save_nifti, tiny_case
 from lungnet.errors import CheckpointError
-from lungnet.inference import Predictor, expand_inputs, load_checkpoint, output_name
+from lungnet.inference import Predictor, expand_inputs, find_scans, load_checkpoint, output_name
 from lungnet.io import read_ct
 from lungnet.preprocessing import PreprocessConfig, preprocess_image
 
@@ -206,9 +206,56 @@ def test_folder_inputs_expand_to_scans_and_a_dicom_folder_stays_one_series(tmp_p
     save_nifti(batch / "a.nii.gz", tiny_case(0)[0])
     save_nifti(batch / "b.nii", tiny_case(1)[0])
     (batch / ".hidden.nii.gz").write_bytes(b"")
+    first_slice = sorted((real_ct / "dicom_series").iterdir())[0]
     (batch / "series").mkdir()
+    (batch / "series" / first_slice.name).write_bytes(first_slice.read_bytes())
     assert expand_inputs([batch]) == [batch / "a.nii.gz", batch / "b.nii", batch / "series"]
     assert expand_inputs([real_ct / "dicom_series"]) == [real_ct / "dicom_series"]
+
+
+def test_stray_files_in_a_folder_of_scans_are_skipped_one_line_each(tmp_path):
+    batch = tmp_path / "batch"
+    save_nifti(batch / "a.nii.gz", tiny_case(0)[0])
+    (batch / "README").write_text("notes")
+    (batch / "a.json").write_text("{}")
+    (batch / ".DS_Store").write_bytes(b"\0")
+    (batch / "empty").mkdir()
+    found = find_scans([batch])
+    assert found.scans == [batch / "a.nii.gz"]
+    assert [(p.name, why) for p, why in found.skipped] == [
+        ("README", "is neither a NIfTI file nor a DICOM series"),
+        ("a.json", "is neither a NIfTI file nor a DICOM series"),
+        ("empty", "is a folder without DICOM files"),
+    ]
+
+
+def test_a_dataset_folder_stands_for_its_test_or_training_scans(tmp_path):
+    task = tmp_path / "Task06_Lung"
+    save_nifti(task / "imagesTr" / "lung_001_0000.nii.gz", tiny_case(0)[0])
+    save_nifti(task / "imagesTs" / "lung_002_0000.nii.gz", tiny_case(1)[0])
+    (task / "dataset.json").write_text("{}")
+    assert find_scans([task]).scans == [task / "imagesTs" / "lung_002_0000.nii.gz"]
+    assert find_scans([task], split="imagesTr").scans == [task / "imagesTr" / "lung_001_0000.nii.gz"]
+    (task / "imagesTs" / "lung_002_0000.nii.gz").unlink()
+    (task / "imagesTs").rmdir()
+    assert find_scans([task]).skipped == [(task, "is a dataset folder without imagesTs/")]
+
+
+def test_predict_on_a_folder_with_a_readme_predicts_the_scans_and_names_the_rest(
+    checkpoint, tmp_path
+):
+    batch = tmp_path / "batch"
+    save_nifti(batch / "lung_001_0000.nii.gz", tiny_case(0)[0])
+    (batch / "README.md").write_text("two scans")
+    proc = subprocess.run(
+        [sys.executable, "-m", "lungnet", "predict", "-i", str(batch), "--checkpoint",
+         str(checkpoint), "-o", str(tmp_path / "out"), "--device", "cpu"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"skipped: {batch / 'README.md'}: is neither a NIfTI file" in proc.stderr
+    assert "1 scan(s): 1 ok, 0 failed" in proc.stdout
+    assert (tmp_path / "out" / "lung_001_pred.nii.gz").is_file()
 
 
 def test_seed_inference_command_writes_the_pred_file(checkpoint, tmp_path):

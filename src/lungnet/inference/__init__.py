@@ -13,6 +13,7 @@ _EXPORTS = {
     "LoadedCheckpoint": "lungnet.checkpoints",
     "load_checkpoint": "lungnet.checkpoints",
     "expand_inputs": "lungnet.inference.inputs",
+    "find_scans": "lungnet.inference.inputs",
     "PredictOutcome": "lungnet.inference.predictor",
     "Prediction": "lungnet.inference.predictor",
     "Predictor": "lungnet.inference.predictor",

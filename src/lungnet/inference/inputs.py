@@ -1,37 +1,94 @@
-"""Which scans an inference input names: a NIfTI file, a DICOM series folder, or a folder of scans."""
+"""Which scans an inference input names: a NIfTI file, a DICOM series folder, a folder of
+scans, or a Decathlon dataset folder."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lungnet.io import is_nifti_path
 
-__all__ = ["expand_inputs"]
+__all__ = ["FoundScans", "find_scans", "expand_inputs", "DATASET_SPLITS"]
+
+#: The scan folders of a Decathlon (MSD / nnU-Net raw) dataset that can be predicted.
+DATASET_SPLITS = ("imagesTs", "imagesTr")
+# DICOM Part 10 files carry "DICM" after a 128-byte preamble; files without it (rare raw
+# dumps) are recognised by their usual extensions.
+_DICOM_MAGIC_OFFSET = 128
+_DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+
+
+@dataclass
+class FoundScans:
+    """The scans to predict, and the entries that were passed over with the reason."""
+
+    scans: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def is_dicom_file(path: Path) -> bool:
+    """Whether ``path`` is a DICOM file (Part 10 magic bytes, or a DICOM extension)."""
+    if path.suffix.lower() in _DICOM_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as f:
+            f.seek(_DICOM_MAGIC_OFFSET)
+            return f.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def _is_series_folder(folder: Path) -> bool:
-    # A folder holding plain (non-NIfTI) files is one DICOM series; DICOM files often
-    # have no extension at all, so "anything that is not NIfTI" is the useful test.
-    return any(p.is_file() and not p.name.startswith(".") and not is_nifti_path(p) for p in folder.iterdir())
+    return any(p.is_file() and is_dicom_file(p) for p in _visible(folder))
 
 
-def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand the user's inputs into a list of scans (files or DICOM series folders).
+def _dataset_scans(folder: Path, split: str) -> Path | None:
+    """The split folder of a Decathlon dataset folder, or None when ``folder`` is not one."""
+    if not any((folder / s).is_dir() for s in DATASET_SPLITS):
+        return None
+    return folder / split
 
-    A folder of DICOM files is one series; a folder of NIfTI files and/or series
-    sub-folders is a batch (hidden entries are ignored). Paths that do not exist are
-    returned as they are, so reading them reports the problem for that input alone.
+
+def find_scans(paths: Iterable[str | Path], split: str = "imagesTs") -> FoundScans:
+    """Expand the user's inputs into scans (NIfTI files or DICOM series folders).
+
+    - A folder holding DICOM files is one series.
+    - A Decathlon dataset folder (with ``imagesTs/`` or ``imagesTr/``) stands for its
+      ``split`` folder.
+    - Any other folder is a batch: its NIfTI files and DICOM series sub-folders are scans,
+      hidden entries are ignored, and other files are skipped with a reason.
+    - A path that does not exist is returned as it is, so reading it reports the problem
+      for that input alone.
     """
-    scans: list[Path] = []
+    found = FoundScans()
     for raw in paths:
         path = Path(raw)
         if not path.is_dir() or _is_series_folder(path):
-            scans.append(path)
+            found.scans.append(path)
             continue
-        for entry in sorted(path.iterdir()):
-            if entry.name.startswith("."):
+        images = _dataset_scans(path, split)
+        if images is not None:
+            if not images.is_dir():
+                found.skipped.append((path, f"is a dataset folder without {split}/"))
                 continue
-            if entry.is_dir() or is_nifti_path(entry):
-                scans.append(entry)
-    return scans
+            path = images
+        for entry in _visible(path):
+            if is_nifti_path(entry) and entry.is_file():
+                found.scans.append(entry)
+            elif entry.is_dir() and _is_series_folder(entry):
+                found.scans.append(entry)
+            elif entry.is_dir():
+                found.skipped.append((entry, "is a folder without DICOM files"))
+            else:
+                found.skipped.append((entry, "is neither a NIfTI file nor a DICOM series"))
+    return found
+
+
+def expand_inputs(paths: Iterable[str | Path], split: str = "imagesTs") -> list[Path]:
+    """The scans of :func:`find_scans` (the skipped entries dropped)."""
+    return find_scans(paths, split).scans
