@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lungnet.errors import LungNetInputError
 from lungnet.io import check_same_grid, read_ct
-from lungnet.naming import case_name, output_file_name
+from lungnet.naming import case_name, case_of_output, output_file_name
 from lungnet.radiomics.config import DEFAULT_CONFIG, RadiomicsConfig
 from lungnet.radiomics.extract import ScanRadiomics, extract_radiomics
 from lungnet.radiomics.tables import (
@@ -123,10 +123,12 @@ class RadiomicsBatch:
         Args:
             scan: the CT scan (NIfTI or DICOM series folder).
             mask: its tumor mask, on the scan's grid.
-            case: the name the tables carry (default: the scan's name).
+            case: the name the tables carry (default: ``<case>`` of a ``<case>_pred`` mask,
+                else the scan's name).
             report: an HTML report of this case whose radiomics panel should show the result.
         """
-        case = case or case_name(scan)
+        # a mask written by `lungnet predict` names the case the way its report does
+        case = case or case_of_output(Path(mask).name, "mask") or case_name(scan)
         try:
             ct = read_ct(scan)
             mask_volume = read_ct(mask)

@@ -225,7 +225,8 @@ def radiomics_panel(doc: dict, csv_path: Path) -> str:
         cells = []
         for _, f in shown:
             value = tumor["features"].get(f["column"])
-            cells.append("<td>undefined</td>" if value is None else f"<td>{value:.3g}</td>")
+            # + 0.0 shows MIRP's -0.0 (the entropy of a single bin) as 0
+            cells.append("<td>undefined</td>" if value is None else f"<td>{value + 0.0:.3g}</td>")
         rows.append(f'<tr class="radiomics-tumor"><td>{tumor["id"]}</td>{"".join(cells)}</tr>')
     if not rows:
         rows.append(f'<tr><td colspan="{len(shown) + 1}">No tumor in the mask.</td></tr>')
