@@ -26,7 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         nargs="+",
         required=True,
         metavar="PATH",
-        help=".nii/.nii.gz files, DICOM series folders, or folders of scans",
+        help=".nii/.nii.gz files, DICOM series folders, folders of scans, or a Decathlon "
+        "dataset folder (its --split folder is predicted)",
+    )
+    p.add_argument(
+        "--split",
+        choices=("imagesTs", "imagesTr"),
+        default="imagesTs",
+        help="which scans of a dataset folder given as --input to predict (default: imagesTs)",
     )
     p.add_argument("--checkpoint", required=True, help="a .ckpt written by `lungnet train`")
     p.add_argument(
@@ -46,25 +53,40 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also write per-tumor tables (JSON, CSV), overlay PNGs and an HTML report per scan",
     )
+    p.add_argument(
+        "--radiomics",
+        action="store_true",
+        help="also write IBSI radiomics per tumor beside each mask (<name>_radiomics.csv/.json, "
+        "default settings of `lungnet radiomics`) and radiomics.csv joining all scans",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lungnet.inference import Predictor, expand_inputs, output_name
+    from lungnet.inference import Predictor, output_name
+    from lungnet.inference.inputs import find_scans
     from lungnet.inference.settings import PredictSettings
     from lungnet.options import config_from_args
 
     settings = config_from_args(PredictSettings, args)
     predictor = Predictor(args.checkpoint, **dataclasses.asdict(settings))
-    scans = expand_inputs(args.inputs)
+    found = find_scans(args.inputs, split=args.split)
+    for entry, reason in found.skipped:
+        print(f"skipped: {entry}: {reason}", file=sys.stderr)
+    scans = found.scans
     if not scans:
         print(f"lungnet predict: error: no scans found in {' '.join(args.inputs)}", file=sys.stderr)
         return 1
     output_dir = Path(args.output_dir)
     claimed: dict[Path, Path] = {}
     failed = 0
+    radiomics = None
+    if args.radiomics:
+        from lungnet.radiomics import RadiomicsBatch
+
+        radiomics = RadiomicsBatch(output_dir)
     for scan in scans:
         target = output_dir / output_name(scan)
         if target in claimed:
@@ -78,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             print(f"failed: {outcome.message}", file=sys.stderr)
             continue
+        if radiomics is not None:
+            radiomics.add(scan, outcome.mask_path, report=outcome.report_path)
         if outcome.status == "skipped":
             print(f"kept:   {outcome.mask_path} (exists; --overwrite redoes it)")
             continue
@@ -87,5 +111,7 @@ def run(args: argparse.Namespace) -> int:
         if outcome.report_path is not None:
             line += f"\n        report: {outcome.report_path}"
         print(line)
+    if radiomics is not None:
+        radiomics.finish()
     print(f"{len(scans)} scan(s): {len(scans) - failed} ok, {failed} failed")
     return 1 if failed else 0
