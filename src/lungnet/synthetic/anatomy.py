@@ -8,10 +8,12 @@ products of a 2D in-plane map and a 1D z profile, which keeps a slab of 16 slice
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from lungnet.synthetic.tubes import Grid
 
@@ -96,6 +98,13 @@ class Anatomy:
     blood_hu: float
     liver_hu: float
     contrast: bool
+    eso_air: tuple[float, float, float]  # z range and radius of air in the oesophagus (0: none)
+    scapula: tuple[float, float]  # top z and height of the shoulder blades
+    breast: float  # breast radius (0: none)
+    med_curve: float  # sideways bow of the mediastinum
+    stomach_level: float  # y of the stomach's air-fluid level, relative to its centre
+    colon_gas: float  # share of the colon's height that is gas above the stool
+    stool: np.ndarray = dataclasses.field(repr=False)  # tile: True where stool holds a gas bubble
 
     @property
     def y_trachea(self) -> float:
@@ -155,6 +164,27 @@ def draw_anatomy(rng: np.random.Generator, size: int, slices: int | None) -> Ana
         rz,
     )
     contrast = bool(rng.random() < 0.6)
+    blood_hu = rng.uniform(150, 420) if contrast else rng.uniform(32, 50)
+    liver_hu = rng.uniform(95, 135) if contrast else rng.uniform(50, 70)
+    w_med = rng.uniform(16, 24)
+    z_carina = z_apex - rng.uniform(55, 75)
+    vert_period = rng.uniform(24, 28)
+    eso_z = np.sort(rng.uniform(z_base_r - 20, z_apex, 2))
+    eso_r = float(rng.uniform(2, 6)) if rng.random() < 0.5 else 0.0
+    scapula = (z_apex + rng.uniform(-20, 5), rng.uniform(120, 160))
+    breast = float(rng.uniform(40, 70)) if rng.random() < 0.5 else 0.0
+    med_curve, stomach_level, colon_gas = (
+        rng.uniform(-9, 9),
+        rng.uniform(-0.2, 0.7),
+        rng.uniform(0.1, 0.6),
+    )
+    # Stool: a mottle of 2-6 mm gas bubbles, drawn once as a 40 mm tile repeated along the
+    # colon; drawn last because its size follows the grid, and the rest must not.
+    tile_shape = (max(4, int(40 / sx)), max(4, int(40 / sx)), max(4, int(40 / (z_len / slices))))
+    tile_sigma = (1.2 / sx, 1.2 / sx, 1.2 / (z_len / slices))
+
+    stool = ndi.gaussian_filter(rng.standard_normal(tile_shape), tile_sigma, mode="wrap")
+    stool = stool > 1.1 * stool.std()
     return Anatomy(
         grid=Grid((size, size, slices), (sx, sx, sz)),
         a_cav=a_cav,
@@ -165,14 +195,21 @@ def draw_anatomy(rng: np.random.Generator, size: int, slices: int | None) -> Ana
         dome=dome,
         z_apex=z_apex,
         x_med=x_med,
-        w_med=rng.uniform(16, 24),
+        w_med=w_med,
         heart=heart,
-        z_carina=z_apex - rng.uniform(55, 75),
+        z_carina=z_carina,
         y_vb=-b_cav + 14,
-        vert_period=rng.uniform(24, 28),
-        blood_hu=rng.uniform(150, 420) if contrast else rng.uniform(32, 50),
-        liver_hu=rng.uniform(95, 135) if contrast else rng.uniform(50, 70),
+        vert_period=vert_period,
+        blood_hu=blood_hu,
+        liver_hu=liver_hu,
         contrast=contrast,
+        eso_air=(float(eso_z[0]), float(eso_z[1]), eso_r),
+        scapula=scapula,
+        breast=breast,
+        med_curve=float(med_curve),
+        stomach_level=float(stomach_level),
+        colon_gas=float(colon_gas),
+        stool=stool,
     )
 
 
@@ -215,6 +252,41 @@ def _put_ellipsoid(
         t[:, :, k][m] = code
 
 
+def _put_colon(
+    an: Anatomy, t: np.ndarray, x2, y2, z: np.ndarray, k0: int, abdomen: np.ndarray
+) -> None:
+    """Colon flexures and transverse colon: mottled stool with gas bubbles, gas to the front."""
+    T = Tissue
+    a, b = an.a_cav, an.b_cav
+    sections = (  # centre x, centre y, half width, half depth, top z
+        (a * 0.66, 12.0, 22.0, 20.0, an.z_base[0] - 15),  # hepatic flexure
+        (-a * 0.66, 5.0, 20.0, 19.0, an.z_base[1] - 5),  # splenic flexure
+        (0.0, b * 0.55, a * 0.5, 17.0, an.z_base[1] - 40),  # transverse colon
+    )
+    tile = an.stool
+    n = tile.shape
+    for cx, cy, rx, ry, top in sections:
+        ks = np.flatnonzero(z < top)
+        if not len(ks):
+            continue
+        lumen = _ell(x2, y2, cx, cy, rx, ry) < 1
+        gas = lumen & (y2 > cy + ry * (1 - 2 * an.colon_gas))
+        ix = np.flatnonzero(lumen.any(axis=1))
+        iy = np.flatnonzero(lumen.any(axis=0))
+        if not len(ix) or not len(iy):
+            continue
+        sub = np.ix_(ix, iy)
+        for k in ks:
+            inside = abdomen[:, :, k] & lumen
+            bubbles = tile[np.ix_(ix % n[0], iy % n[1], [(k0 + k) % n[2]])][:, :, 0]
+            slice_t = t[:, :, k]
+            block = slice_t[sub]
+            m = inside[sub]
+            block[m] = T.BOWEL
+            block[m & (bubbles | gas[sub])] = T.GAS
+            slice_t[sub] = block
+
+
 def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     """Tissue codes of slices ``k0:k1``, shape ``(X, Y, k1 - k0)`` uint8 (see :class:`Tissue`).
 
@@ -245,6 +317,34 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     cavity = _superellipse(x2, y2, an.a_cav, an.b_cav, an.b_cav, 2.2) & ~spine_zone
     _put(t, body, T.FAT)
     _put(t, inner, T.MUSCLE)
+    hx, hy, hz, hrx, hry, hrz = an.heart
+    if an.breast:
+        # Breasts: fat mounds on the anterior chest wall with glandular tissue in them.
+        outside_wall = np.broadcast_to(~inner[..., None], t.shape)
+        for side in (-1, 1):
+            q2d = _ell(
+                x2, y2, side * an.a_cav * 0.5, an.b_cav + wall - 10, an.breast, an.breast * 0.7
+            )
+            qz = ((z - hz - 0.2 * hrz) / (an.breast * 0.9)) ** 2
+            _put_ellipsoid(t, q2d, qz, T.FAT, within=outside_wall)
+            _put_ellipsoid(t, q2d * 1.6, qz * 1.6, T.MUSCLE, within=outside_wall & (field > 0.3))
+    top, height = an.scapula
+    if z[-1] > top - height and z[0] < top:
+        # Shoulder blades: thin curved plates behind the ribs, narrowing to the inferior angle.
+        for side in (-1, 1):
+            cx, cy = side * an.a_cav * 0.5, -(an.b_cav + 9 + an.muscle + 6)
+            ang = np.radians(side * 28)
+            u = (x2 - cx) * np.cos(ang) + (y2 - cy) * np.sin(ang)
+            # bowed to follow the back of the chest
+            v = -(x2 - cx) * np.sin(ang) + (y2 - cy) * np.cos(ang) + 0.006 * u**2
+            for k in np.flatnonzero((z > top - height) & (z < top)):
+                frac = float((z[k] - (top - height)) / height)
+                length = 18 + 42 * frac**0.6
+                plate = (np.abs(v) < 3.5) & (u > -length * 0.4) & (u < length)
+                t[:, :, k][plate & body] = T.BONE_CORTEX
+                t[:, :, k][
+                    (np.abs(v) < 1.8) & (u > -length * 0.4 + 2) & (u < length - 2) & body
+                ] = T.BONE_MARROW
 
     # Diaphragm: one dome per side; below it the abdomen, above it the thorax.
     zd2 = np.where(
@@ -271,12 +371,15 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
         _put(t, cage[..., None] & (z > an.z_apex) & (field > -0.2), T.MUSCLE)
 
     # Lungs: the cavity minus the mediastinum, narrowing to a dome at each apex.
-    hx, hy, hz, hrx, hry, hrz = an.heart
     heart2 = _ell(x2, y2, hx, hy, hrx, hry)
     heart_z = ((z - hz) / hrz) ** 2
     ax, ay, ar = an.desc_aorta
     sx_, sy_, sr = an.asc_aorta
-    med2 = (np.abs(x2 - an.x_med) < an.w_med) | (_ell(x2, y2, ax, ay, ar + 6, ar + 6) < 1)
+    # The mediastinum bows sideways and widens towards the front, where the heart sits.
+    depth = np.clip((y2 - an.y_vb) / (2 * an.b_cav), 0, 1)
+    bow = an.med_curve * np.sin(np.pi * (y2 - an.y_vb) / (2 * an.b_cav))
+    med2 = np.abs(x2 - an.x_med - bow) < an.w_med * (0.8 + 0.45 * depth)
+    med2 |= _ell(x2, y2, ax, ay, ar + 6, ar + 6) < 1
     asc2 = _ell(x2, y2, sx_, sy_, sr + 8, sr + 8) < 1
     sides = (
         _ell(x2, y2, an.x_med + an.a_cav * 0.5, -3, an.a_cav * 0.56, an.b_cav * 1.08),
@@ -314,6 +417,10 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     _put(
         t, _ell(x2, y2, an.x_med - 6, an.y_vb + 24, 7, 7) < 1, T.MUSCLE, z > zd_min - 30
     )  # oesophagus
+    z0, z1, r_air = an.eso_air
+    if r_air:  # swallowed air in the oesophagus over part of its length
+        eso_air = _ell(x2, y2, an.x_med - 6, an.y_vb + 24, r_air, r_air * 0.7) < 1
+        _put(t, eso_air, T.GAS, (z > z0) & (z < z1))
     for side in (-1, 1):  # carotid arteries and jugular veins in the neck
         _put(t, _ell(x2, y2, side * 24, an.y_vb + 50, 5, 5) < 1, T.BLOOD, z > an.z_arch)
         _put(t, _ell(x2, y2, side * 42, an.y_vb + 55, 7, 7) < 1, T.BLOOD, z > an.z_apex - 20)
@@ -323,8 +430,8 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
         st2, st_z = _ell(x2, y2, -55, 20, 48, 45), ((z - an.z_base[1] + 10) / 60) ** 2
         _put_ellipsoid(t, st2, st_z, T.STOMACH, within=abdomen)
         _put_ellipsoid(
-            t, np.where(y2 > 20 + 0.45 * 45, st2, 9.0), st_z, T.GAS, within=abdomen
-        )  # gas rises anteriorly
+            t, np.where(y2 > 20 + an.stomach_level * 45, st2, 9.0), st_z, T.GAS, within=abdomen
+        )  # gas rises anteriorly: a flat air-fluid level (patient supine)
         _put_ellipsoid(
             t,
             _ell(x2, y2, -88, -40, 30, 45),
@@ -340,6 +447,7 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
             T.LIVER,
             within=liver_ok,
         )
+        _put_colon(an, t, x2, y2, z, k0, abdomen)
         for side in (-1, 1):
             _put_ellipsoid(
                 t,
