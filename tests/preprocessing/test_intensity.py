@@ -12,7 +12,7 @@ from lungnet.preprocessing import (
     preprocess_mask,
     restore_probabilities,
 )
-from lungnet.preprocessing.intensity import nearest_indices
+from lungnet.preprocessing.intensity import linear_weights, nearest_indices
 
 
 def test_clip_drops_the_most_inferior_slices():
@@ -138,3 +138,29 @@ def test_stored_integers_with_their_scaling_give_the_slices_of_the_hu_volume(nor
     from_stored = preprocess_image(stored, config, intercept=-1024.0)
     np.testing.assert_allclose(from_stored, preprocess_image(hu, config), rtol=0, atol=4e-7)
     assert from_stored.shape == (35, 30, 20) and from_stored.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "in_size, out_size", [(512, 256), (37, 80), (53, 24), (96, 72), (7, 7), (3, 1)]
+)
+def test_linear_weights_are_torchs_bilinear_weights(in_size, out_size):
+    import torch
+    import torch.nn.functional as F
+
+    basis = torch.eye(in_size).view(in_size, 1, 1, in_size)  # row k: a one at pixel k
+    torch_weights = F.interpolate(basis, size=(1, out_size), mode="bilinear", align_corners=False)
+    i0, i1, w0, w1 = linear_weights(in_size, out_size)
+    ours = np.zeros((in_size, out_size), np.float32)
+    np.add.at(ours, (i0, np.arange(out_size)), w0)
+    np.add.at(ours, (i1, np.arange(out_size)), w1)
+    np.testing.assert_array_equal(ours, torch_weights[:, 0, 0].numpy())
+
+
+def test_preprocessing_does_not_load_torch():
+    # `lungnet preprocess` starts in a third of a second instead of two.
+    import subprocess
+    import sys
+
+    code = "import sys, lungnet.preprocessing as p; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

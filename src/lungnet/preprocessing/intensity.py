@@ -9,16 +9,18 @@ this arithmetic exists.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "PreprocessConfig",
     "context_indices",
     "kept_slices",
+    "linear_weights",
     "nearest_indices",
     "normalize",
     "preprocess_image",
@@ -103,26 +105,94 @@ def kept_slices(num_slices: int, config: PreprocessConfig) -> slice:
     return slice(min(config.clip_slices_min, num_slices), num_slices)
 
 
-def normalize(hu: torch.Tensor, config: PreprocessConfig) -> torch.Tensor:
-    """Map HU to network intensities (float32), as the config says."""
+def normalize(hu: np.ndarray | torch.Tensor, config: PreprocessConfig) -> np.ndarray | torch.Tensor:
+    """Map HU to network intensities (float32), as the config says; numpy or torch in, same out."""
     if config.normalization == "scale":
         return hu / float(config.hu_divisor)
     low, high = config.hu_window  # type: ignore[misc]
-    return (hu.clamp(low, high) - low) / (high - low)
+    clipped = np.clip(hu, low, high) if isinstance(hu, np.ndarray) else hu.clamp(low, high)
+    return (clipped - low) / (high - low)
 
 
-# Slices converted to float32 at a time: 16 full-resolution 512 x 512 planes are 16 MB,
+# Slices converted at a time: 16 full-resolution 512 x 512 planes of float32 are 16 MB,
 # so no full-resolution float copy of a volume ever exists.
 _CHUNK_SLICES = 16
 
 
 def _to_hu(stored: np.ndarray, slope: float, intercept: float) -> np.ndarray:
-    """``stored * slope + intercept`` in place in float32, as ``lungnet.io.read_ct`` scales."""
+    """``stored * slope + intercept`` in float32 (in place when float32), as ``read_ct`` scales."""
+    hu = stored if stored.dtype == np.float32 else stored.astype(np.float32)
     if slope != 1.0:
-        stored *= np.float32(slope)
+        hu *= np.float32(slope)
     if intercept != 0.0:
-        stored += np.float32(intercept)
-    return stored
+        hu += np.float32(intercept)
+    return hu
+
+
+def linear_weights(
+    in_size: int, out_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Indices and weights of a linear resize along one axis: ``out = w0 * x[i0] + w1 * x[i1]``.
+
+    Pixel centres are aligned (``align_corners=False``, no antialiasing), and the weights
+    are torch's ``F.interpolate(mode="bilinear")`` weights bit for bit (its source
+    position is one fused multiply-add, computed here in float64 and rounded once).
+
+    Returns:
+        ``(i0, i1, w0, w1)``: int64 indices and float32 weights, one per output pixel.
+    """
+    if in_size == out_size:
+        same = np.arange(in_size)
+        return same, same, np.ones(in_size, np.float32), np.zeros(in_size, np.float32)
+    scale = np.float32(in_size) / np.float32(out_size)
+    position = (np.float64(scale) * (np.arange(out_size) + 0.5) - 0.5).astype(np.float32)
+    position = np.maximum(position, np.float32(0))
+    i0 = np.minimum(np.floor(position).astype(np.int64), in_size - 1)
+    i1 = i0 + (i0 < in_size - 1)
+    w1 = np.clip(position - i0.astype(np.float32), 0, 1).astype(np.float32)
+    return i0, i1, np.float32(1) - w1, w1
+
+
+def nearest_indices(in_size: int, out_size: int) -> np.ndarray:
+    """Source index of each output pixel of a ``nearest-exact`` resize along one axis.
+
+    The pixels torch's ``F.interpolate(..., mode="nearest-exact")`` picks (its float32
+    scale and rounding), so a mask is resized by indexing only the pixels it keeps.
+    """
+    scale = np.float32(in_size) / np.float32(out_size)
+    position = ((np.arange(out_size) + 0.5) * np.float64(scale)).astype(np.float32)
+    return np.minimum(np.floor(position).astype(np.int64), in_size - 1)
+
+
+def _as_slice(indices: np.ndarray) -> slice | np.ndarray:
+    """Evenly spaced indices as the equivalent slice (a view: ten times faster to gather)."""
+    if len(indices) > 1:
+        step = int(indices[1] - indices[0])
+        if step > 0 and np.array_equal(np.diff(indices), np.full(len(indices) - 1, step)):
+            return slice(int(indices[0]), int(indices[-1]) + 1, step)
+    elif len(indices) == 1:
+        return slice(int(indices[0]), int(indices[0]) + 1)
+    return indices
+
+
+def _resize_linear(planes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``(Z, A, B)`` float32 planes -> ``(Z, *size)`` float32, linear along B, then A.
+
+    The order of torch's bilinear kernel, and its weights (:func:`linear_weights`); a new
+    array even where nothing is resized, so callers may scale it in place.
+    """
+    a0, a1, u0, u1 = linear_weights(planes.shape[1], size[0])
+    b0, b1, v0, v1 = linear_weights(planes.shape[2], size[1])
+    if planes.shape[2] == size[1]:
+        half = planes.astype(np.float32)
+    else:
+        half = planes[:, :, _as_slice(b0)] * v0
+        half += planes[:, :, _as_slice(b1)] * v1
+    if planes.shape[1] == size[0]:
+        return half
+    out = half[:, _as_slice(a0), :] * u0[:, None]
+    out += half[:, _as_slice(a1), :] * u1[:, None]
+    return out
 
 
 def preprocess_image(
@@ -134,11 +204,11 @@ def preprocess_image(
 ) -> np.ndarray:
     """Canonical CT volume -> normalized, resized slices.
 
-    The cheap order: the kept slices are resized while they still hold the file's stored
-    values, and only the small result is scaled to HU and normalized. (The ``"window"``
-    rule clips HU, which does not commute with interpolation, so there the clip comes
-    before the resize.) Slices are converted to float32 a few at a time, so an int16
-    volume never gets a full-resolution float copy.
+    The cheap order: the kept slices are resized (linearly, as torch's ``bilinear`` with
+    ``align_corners=False``) while they hold the file's stored values, and only the small
+    result is scaled to HU and normalized. The ``"window"`` rule clips HU, which does not
+    commute with interpolation, so there HU are clipped first. Slices are converted to
+    float32 16 at a time: an int16 volume never gets a full-resolution float copy.
 
     Args:
         volume_xyz: ``(X, Y, Z)`` volume in canonical RAS order: HU (``CTVolume.array``)
@@ -154,45 +224,19 @@ def preprocess_image(
     out = np.empty((kept.shape[2], *config.target_size), np.float32)
     size_wh = config.target_size[::-1]
     for start in range(0, kept.shape[2], _CHUNK_SLICES):
-        # (Z, Y, X) is the C order of the Fortran-ordered arrays NIfTI files hold: a plain
-        # conversion, not a transposing copy. Resized to (W, H), transposed when small.
+        # (Z, Y, X) is the memory order of the Fortran-ordered arrays NIfTI files hold, so
+        # planes are resized to (W, H) and only the small result is transposed to (H, W).
+        # The stored values of a few slices as float32: exact for integers, and a
+        # contiguous copy makes both resize passes faster than reading int16 strided.
         planes = kept[:, :, start : start + _CHUNK_SLICES].transpose(2, 1, 0)
-        chunk = np.ascontiguousarray(planes, dtype=np.float32)
+        stored = np.ascontiguousarray(planes, dtype=np.float32)
         if config.normalization == "window":
-            chunk = np.clip(_to_hu(chunk, slope, intercept), *config.hu_window, out=chunk)
-        small = torch.from_numpy(chunk)[:, None]
-        if tuple(small.shape[-2:]) != size_wh:
-            small = F.interpolate(
-                small, size=size_wh, mode="bilinear", align_corners=False, antialias=False
-            )
-        small_yx = small[:, 0].numpy()
-        if config.normalization == "scale":
-            small_yx = _to_hu(small_yx, slope, intercept)
-        normalized = normalize(torch.from_numpy(small_yx), config)
-        out[start : start + len(chunk)] = normalized.numpy().transpose(0, 2, 1)
+            hu = _to_hu(stored, slope, intercept)
+            small = _resize_linear(np.clip(hu, *config.hu_window, out=hu), size_wh)
+        else:
+            small = _to_hu(_resize_linear(stored, size_wh), slope, intercept)
+        out[start : start + len(small)] = normalize(small, config).transpose(0, 2, 1)
     return out
-
-
-def nearest_indices(in_size: int, out_size: int) -> np.ndarray:
-    """Source index of each output pixel of a ``nearest-exact`` resize along one axis.
-
-    The indices torch's ``F.interpolate(..., mode="nearest-exact")`` picks, taken from
-    torch itself, so a mask can be resized by indexing the few pixels it keeps.
-    """
-    ramp = torch.arange(in_size, dtype=torch.float64).view(1, 1, in_size)
-    picked = F.interpolate(ramp, size=out_size, mode="nearest-exact")
-    return picked.view(out_size).to(torch.int64).numpy()
-
-
-def _as_slice(indices: np.ndarray) -> slice | np.ndarray:
-    """Evenly spaced indices as the equivalent slice (ten times faster to gather)."""
-    if len(indices) > 1:
-        step = int(indices[1] - indices[0])
-        if step > 0 and np.array_equal(np.diff(indices), np.full(len(indices) - 1, step)):
-            return slice(int(indices[0]), int(indices[-1]) + 1, step)
-    elif len(indices) == 1:
-        return slice(int(indices[0]), int(indices[0]) + 1)
-    return indices
 
 
 def preprocess_mask(
@@ -242,6 +286,9 @@ def restore_probabilities(
     """
     x, y, z = volume_shape
     kept = kept_slices(z, config)
+    import torch
+    import torch.nn.functional as F
+
     probs = torch.as_tensor(probabilities).float()
     expected = kept.stop - kept.start
     if probs.ndim != 3 or probs.shape[0] != expected:

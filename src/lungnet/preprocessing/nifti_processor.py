@@ -20,11 +20,10 @@ the temporary files of processes that have ended.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,12 +168,12 @@ class NiftiPreprocessor:
             for folder in (output_root, *(output_root / s for s in SPLITS)):
                 remove_stale_temporaries(folder)
             jobs = [(c, splits[c.name], output_root, self.config) for c in cases]
+            # Each process works on one core: the arithmetic is numpy's, without threads.
             if workers == 1:
-                with _torch_threads(1):
-                    for job in jobs:
-                        self._record(result, _process_case(*job))
+                for job in jobs:
+                    self._record(result, _process_case(*job))
             else:
-                with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+                with ProcessPoolExecutor(max_workers=workers) as pool:
                     for outcome in pool.map(_process_case_star, jobs):
                         self._record(result, outcome)
             self._write_manifest(output_root, cases, result)
@@ -204,27 +203,6 @@ class NiftiPreprocessor:
         write_manifest(
             output_root, self.config, {c.name: entries[c.name] for c in cases if c.name in entries}
         )
-
-
-@contextlib.contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
-    # One process works on one core, as each worker process does; restored afterwards
-    # because the caller's own torch work (training in the same process) wants them all.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _init_worker() -> None:
-    # Each worker is one process; torch's intra-op threads would oversubscribe the cores.
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def _process_case_star(job: tuple) -> CaseOutcome:
