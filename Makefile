@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(VENV)/bin/lungnet demo --output-dir demo_output
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/preprocess_bench.py
 	$(PY) benchmarks/predict_bench.py
 	$(PY) benchmarks/train_bench.py
