@@ -31,7 +31,7 @@ def test_run_writes_best_and_last_checkpoints_in_the_seed_layout(trained_run):
     assert result.epochs == 2 and result.global_step == 6
     assert 0.0 <= result.best_score <= 1.0
     best = torch.load(result.best_checkpoint, weights_only=True)
-    callback_state = next(v for k, v in best["callbacks"].items() if k.startswith("ModelCheckpoint"))
+    callback_state = next(v for k, v in best["callbacks"].items() if k.startswith("BestCheckpoint"))
     assert callback_state["monitor"] == "val/dice_3d"
     assert float(callback_state["best_model_score"]) == pytest.approx(result.best_score)
 
@@ -93,6 +93,13 @@ def test_resume_from_last_continues_at_the_right_step(trained_run, tmp_path):
     resumed = train(tiny_config(data, root, context_slices=1, loss="bce_dice", max_epochs=3, resume="last"))
     assert resumed.global_step == 9 and resumed.epochs == 3
     assert resumed.log_dir.name == "version_1"
+    # best.ckpt of the resumed run is the best over all epochs, before and after the resume.
+    assert resumed.best_score >= result.best_score
+    assert resumed.best_checkpoint.parent == resumed.log_dir / "checkpoints"
+    best = torch.load(resumed.best_checkpoint, weights_only=True)
+    state = next(v for k, v in best["callbacks"].items() if k.startswith("BestCheckpoint"))
+    assert float(state["best_model_score"]) == pytest.approx(resumed.best_score)
+    assert result.best_checkpoint.is_file()  # the earlier run's files stay as they were
     ckpt = torch.load(resumed.last_checkpoint, weights_only=True)
     assert ckpt["global_step"] == 9 and ckpt["epoch"] == 2
 

@@ -33,6 +33,11 @@ def test_seed_training_command_writes_best_checkpoint_and_tensorboard_images(pro
     assert "best checkpoint: artifacts/unet_logs/version_0/checkpoints/best.ckpt" in proc.stdout
     events = EventAccumulator(str(run), size_guidance={"images": 0}).Reload()
     assert any(tag.startswith("samples/") for tag in events.Tags()["images"])
+    # Output to a pipe, as under SLURM or nohup: one line per epoch instead of a progress bar.
+    epochs = [line for line in proc.stderr.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epochs] == ["1/2", "2/2"], proc.stderr[-3000:]
+    assert all("train loss" in line and "val 3D Dice (per volume)" in line for line in epochs)
+    assert all("elapsed, ETA" in line for line in epochs)
 
 
 def test_lungnet_train_accepts_dashed_options(processed, tmp_path, capsys):

@@ -32,7 +32,7 @@ def _quiet() -> None:
     import warnings
 
     for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lungnet.viz.report",
-                 "lungnet.preprocessing.nifti_processor", "lungnet.engine.training", "lungnet.data.data_module",
+                 "lungnet.preprocessing.nifti_processor", "lungnet.engine.training", "lungnet.engine.epoch_log", "lungnet.data.data_module",
                  "lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="lightning")

@@ -28,7 +28,9 @@ from lungnet.checkpoints import check_resumable
 from lungnet.data.data_module import LungDataModule
 from lungnet.data.transforms import AugmentConfig
 from lungnet.devices import training_device
+from lungnet.engine.best_checkpoint import BestCheckpoint
 from lungnet.engine.config import TrainConfig
+from lungnet.engine.epoch_log import EpochLog
 from lungnet.engine.segmentor import MONITOR, TumorSegmentationTask
 from lungnet.errors import LungNetInputError
 
@@ -134,10 +136,14 @@ def train(config: TrainConfig) -> TrainResult:
     if config.resume is not None:
         resume = find_last_checkpoint(config.default_root_dir) if str(config.resume) == "last" else Path(config.resume)
         check_resumable(resume, dict(task.hparams))
-    checkpoint = ModelCheckpoint(filename="best", monitor=MONITOR, mode="max", save_top_k=1, enable_version_counter=False)
+    checkpoint = BestCheckpoint(
+        filename="best", monitor=MONITOR, mode="max", save_top_k=1, enable_version_counter=False
+    )
     # A second callback for last.ckpt: Lightning >= 2.5 writes save_last only when a top-k
     # checkpoint was written at the same step, so it would go stale once the score stops improving.
     latest = ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+    # Without a progress bar (no terminal), one line per epoch shows how the run goes.
+    epoch_log = [] if config.enable_progress_bar else [EpochLog()]
     logger = TensorBoardLogger(save_dir=str(config.default_root_dir), name=LOG_NAME)
     trainer = L.Trainer(
         accelerator=accelerator,
@@ -152,7 +158,7 @@ def train(config: TrainConfig) -> TrainResult:
         log_every_n_steps=config.log_every_n_steps,
         deterministic=hardware.deterministic,
         logger=logger,
-        callbacks=[checkpoint, latest, *config.extra_callbacks],
+        callbacks=[checkpoint, latest, *epoch_log, *config.extra_callbacks],
         default_root_dir=str(config.default_root_dir),
         enable_progress_bar=config.enable_progress_bar,
         enable_model_summary=False,
