@@ -452,3 +452,18 @@ def test_two_runs_started_together_leave_a_complete_folder(msd_dataset, tmp_path
     a, b = _tree(clean), _tree(shared)
     assert sorted(a) == sorted(b)
     assert all(a[n] == b[n] for n in a if n.endswith(".npy") or n == "manifest.json")
+
+
+def test_a_run_removes_only_temporaries_of_ended_processes(msd_dataset, tmp_path):
+    # A temporary of a live process (this test's parent) stays; one of an ended process goes.
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    live = tmp_path / "o" / "train" / f".lungnet-tmp-{os.getppid()}-a"
+    dead = tmp_path / "o" / "train" / f".lungnet-tmp-{ended.stdout.strip()}-b"
+    for folder in (live, dead):
+        (folder / "data").mkdir(parents=True)
+    NiftiPreprocessor(target_size=(16, 16), clip_slices_min=0, workers=1).run(
+        msd_dataset, tmp_path / "o", 1
+    )
+    assert live.is_dir() and not dead.exists()

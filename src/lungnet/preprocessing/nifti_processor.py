@@ -32,7 +32,7 @@ import numpy as np
 
 from lungnet.errors import LungNetInputError
 from lungnet.io import atomic_dir
-from lungnet.io.atomic import remove_stale_temporaries
+from lungnet.io.atomic import TMP_PREFIX, remove_stale_temporaries
 from lungnet.preprocessing.cases import Case, find_cases
 from lungnet.preprocessing.intensity import PreprocessConfig, preprocess_image, preprocess_mask
 from lungnet.preprocessing.manifest import SPLITS, case_entry, write_manifest
@@ -191,12 +191,14 @@ class NiftiPreprocessor:
         self, output_root: Path, cases: list[Case], result: PreprocessResult
     ) -> None:
         entries = {o.name: o.entry for o in result.outcomes if o.entry is not None}
-        # Case folders of earlier runs that are no longer part of this dataset's output;
-        # only this run writes here (it holds the folder's lock).
+        # Case folders of earlier runs that are no longer part of this dataset's output.
+        # Temporaries are not case folders: remove_stale_temporaries judges those.
         for split in SPLITS:
             for folder in (
                 sorted((output_root / split).glob("*")) if (output_root / split).is_dir() else []
             ):
+                if folder.name.startswith(TMP_PREFIX):
+                    continue
                 entry = entries.get(folder.name)
                 if entry is None or entry["split"] != split:
                     shutil.rmtree(folder, ignore_errors=True)
