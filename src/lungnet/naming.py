@@ -3,7 +3,7 @@
 A case is named after its scan: ``lung_001.nii.gz`` and a DICOM folder ``lung_001`` are
 case ``lung_001``, and so is nnU-Net's channel-suffixed ``lung_001_0000.nii.gz`` when the
 caller asks for the channel suffix to go. Outputs add one suffix each: ``_pred`` (mask),
-``_prob`` (probabilities), ``_report`` (HTML report).
+``_prob`` (probabilities), ``_report`` (HTML report), ``_seg`` (DICOM SEG).
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ __all__ = [
 #: File name endings of NIfTI volumes, longest first so ``.nii.gz`` wins over ``.nii``.
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 #: What each kind of output adds to its case name.
-OUTPUT_SUFFIXES = {"mask": "_pred", "probabilities": "_prob", "report": "_report"}
+OUTPUT_SUFFIXES = {
+    "mask": "_pred",
+    "probabilities": "_prob",
+    "report": "_report",
+    "dicom_seg": "_seg",
+}
 # nnU-Net names each input channel <case>_<4 digits>; a CT has one, channel 0000.
 _CHANNEL_SUFFIX = re.compile(r"_\d{4}$")
 
