@@ -112,8 +112,17 @@ def test_report_refuses_to_overwrite_and_wrong_shapes(phantom, tmp_path):
 
 def test_cli_report_measures_and_writes(phantom, tmp_path, capsys):
     out = tmp_path / "rep"
-    args = ["report", "--ct", str(phantom.ct_path), "--mask", str(phantom.mask_path),
-            "--gt", str(phantom.gt_path), "--output", str(out)]  # fmt: skip
+    args = [
+        "report",
+        "--ct",
+        str(phantom.ct_path),
+        "--mask",
+        str(phantom.mask_path),
+        "--gt",
+        str(phantom.gt_path),
+        "--output",
+        str(out),
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "1 tumor(s)" in printed and "long axis" in printed
