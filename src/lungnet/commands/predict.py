@@ -35,7 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="imagesTs",
         help="which scans of a dataset folder given as --input to predict (default: imagesTs)",
     )
-    p.add_argument("--checkpoint", required=True, help="a .ckpt written by `lungnet train`")
+    p.add_argument(
+        "--checkpoint",
+        nargs="+",
+        required=True,
+        metavar="CKPT",
+        help="a .ckpt written by `lungnet train`; several (e.g. the folds) are averaged as an "
+        "ensemble and must share one preprocessing",
+    )
     p.add_argument(
         "-o",
         "--output-dir",
@@ -52,6 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--report",
         action="store_true",
         help="also write per-tumor tables (JSON, CSV), overlay PNGs and an HTML report per scan",
+    )
+    p.add_argument(
+        "--dicom-seg",
+        action="store_true",
+        help="also write <name>_seg.dcm, a DICOM Segmentation referencing the source series, for "
+        "viewers and PACS (OHIF, 3D Slicer, Orthanc); needs DICOM series inputs",
     )
     p.add_argument(
         "--radiomics",
@@ -95,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         claimed[target] = scan
         outcome = predictor.predict_file(scan, output_dir, overwrite=args.overwrite,
-                                         save_probabilities=args.save_probabilities, report=args.report)
+                                         save_probabilities=args.save_probabilities, report=args.report,
+                                         dicom_seg=args.dicom_seg)
         if outcome.status == "failed":
             failed += 1
             print(f"failed: {outcome.message}", file=sys.stderr)
@@ -110,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             line += f"\n        note: {outcome.note}"
         if outcome.report_path is not None:
             line += f"\n        report: {outcome.report_path}"
+        if outcome.dicom_seg_path is not None:
+            line += f"\n        dicom seg: {outcome.dicom_seg_path}"
         print(line)
     if radiomics is not None:
         radiomics.finish()

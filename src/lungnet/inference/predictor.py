@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import torch
 
 from lungnet.checkpoints import load_checkpoint
 from lungnet.devices import inference_autocast_dtype, resolve_device
-from lungnet.errors import LungNetInputError
+from lungnet.errors import CheckpointError, ConfigError, LungNetInputError
 from lungnet.inference.settings import PredictSettings
 from lungnet.io import CTVolume, check_hounsfield, read_ct, write_mask, write_volume
 from lungnet.masks import binarize, remove_small_components
@@ -53,17 +54,20 @@ class PredictOutcome:
     seconds: dict[str, float] = field(default_factory=dict)
     tumor_voxels: int = 0
     report_path: Path | None = None
+    dicom_seg_path: Path | None = None
     note: str = ""  # why a mask is empty when the scan could not be segmented as a whole
 
 
 class Predictor:
-    """Segment lung tumors with a trained LungNet checkpoint.
+    """Segment lung tumors with a trained LungNet checkpoint, or an ensemble of them.
 
-    The preprocessing (clip, normalization, size, context slices) comes from the
-    checkpoint, so the scan is prepared exactly as the training slices were.
+    The preprocessing (clip, normalization, size) comes from the checkpoint, so the scan is
+    prepared exactly as the training slices were. With several checkpoints (for instance the
+    folds of a cross-validation) their probabilities are averaged; they must share one
+    preprocessing, and each gets the context slices it was trained with.
 
     Args:
-        checkpoint: path to a ``.ckpt`` written by ``lungnet train``.
+        checkpoint: path to a ``.ckpt`` written by ``lungnet train``, or a list of them.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: slices per forward pass (default: 64 on GPU, 8 on CPU).
         tta: average the predictions of the slice and its in-plane flips.
@@ -72,11 +76,12 @@ class Predictor:
 
     Raises:
         ConfigError: a setting out of its range (see :class:`PredictSettings`).
+        CheckpointError: a checkpoint cannot be used, or the ensemble's preprocessing differs.
     """
 
     def __init__(
         self,
-        checkpoint: str | Path,
+        checkpoint: str | Path | Sequence[str | Path],
         device: str = "auto",
         batch_size: int | None = None,
         tta: bool = False,
@@ -90,16 +95,31 @@ class Predictor:
             tta=tta,
             min_tumor_volume_mm3=float(min_tumor_volume_mm3),
         )
-        loaded = load_checkpoint(checkpoint)
+        paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
+        if not paths:
+            raise ConfigError("checkpoint (--checkpoint) needs at least one checkpoint")
+        loaded = [load_checkpoint(p) for p in paths]
+        for path, other in zip(paths[1:], loaded[1:], strict=True):
+            if other.preprocess != loaded[0].preprocess:
+                raise CheckpointError(
+                    path,
+                    f"was trained on other preprocessing than {paths[0]} "
+                    f"({other.preprocess.to_dict()} vs {loaded[0].preprocess.to_dict()}); "
+                    "an ensemble needs one preprocessing",
+                )
         self.device = resolve_device(settings.device)
-        self.preprocess = loaded.preprocess
-        self.context_slices = loaded.context_slices
-        self.hyper_parameters = loaded.hyper_parameters
+        self.preprocess = loaded[0].preprocess
+        self.context_slices = loaded[0].context_slices
+        self.hyper_parameters = loaded[0].hyper_parameters
         self.batch_size = settings.batch_size or (64 if self.device.type == "cuda" else 8)
         self.tta = settings.tta
         self.min_tumor_volume_mm3 = settings.min_tumor_volume_mm3
         self.autocast_dtype = inference_autocast_dtype(settings.precision, self.device)
-        self.model = loaded.model.to(self.device, memory_format=torch.channels_last)
+        self.members = [
+            (item.model.to(self.device, memory_format=torch.channels_last), item.context_slices)
+            for item in loaded
+        ]
+        self.model = self.members[0][0]
 
     # ------------------------------------------------------------------ arrays
 
@@ -118,28 +138,35 @@ class Predictor:
         if n == 0:
             return out
         stack = torch.from_numpy(np.ascontiguousarray(slices))
-        k = self.context_slices
         autocast = (
             torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
             if self.autocast_dtype is not None
             else contextlib.nullcontext()
         )
         for start in range(0, n, self.batch_size):
-            idx = range(start, min(start + self.batch_size, n))
-            if k:
-                channels = torch.tensor([context_indices(i, n, k) for i in idx])
-                batch = stack[channels]  # (B, 1 + 2k, H, W)
-            else:
-                batch = stack[start : idx.stop, None]
-            batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            with autocast:
-                prob = torch.sigmoid(self.model(batch).float())
-                if self.tta:
-                    prob = prob + torch.sigmoid(self.model(batch.flip(-1)).float()).flip(-1)
-                    prob = prob + torch.sigmoid(self.model(batch.flip(-2)).float()).flip(-2)
-                    prob = prob / 3
-            out[start : idx.stop] = prob[:, 0].float()
+            stop = min(start + self.batch_size, n)
+            total = None
+            for model, k in self.members:
+                if k:
+                    channels = torch.tensor([context_indices(i, n, k) for i in range(start, stop)])
+                    batch = stack[channels]  # (B, 1 + 2k, H, W)
+                else:
+                    batch = stack[start:stop, None]
+                batch = batch.to(self.device, non_blocking=True)
+                batch = batch.contiguous(memory_format=torch.channels_last)
+                with autocast:
+                    prob = self._probabilities(model, batch)
+                total = prob if total is None else total + prob
+            out[start:stop] = (total / len(self.members))[:, 0].float()
         return out
+
+    def _probabilities(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        prob = torch.sigmoid(model(batch).float())
+        if self.tta:
+            prob = prob + torch.sigmoid(model(batch.flip(-1)).float()).flip(-1)
+            prob = prob + torch.sigmoid(model(batch.flip(-2)).float()).flip(-2)
+            prob = prob / 3
+        return prob
 
     # ------------------------------------------------------------------- files
 
@@ -150,11 +177,14 @@ class Predictor:
         overwrite: bool = False,
         save_probabilities: bool = False,
         report: bool = False,
+        dicom_seg: bool = False,
     ) -> PredictOutcome:
         """Segment one scan file or DICOM folder and write ``<name>_pred.nii.gz`` atomically.
 
         With ``report``, the per-tumor tables, overlay PNGs and the HTML report
-        (:func:`lungnet.viz.report.write_report`) are written beside the mask.
+        (:func:`lungnet.viz.report.write_report`) are written beside the mask. With
+        ``dicom_seg``, a DICOM series input also gets ``<name>_seg.dcm``, a DICOM SEG
+        referencing it (:func:`lungnet.io.dicom_seg.write_dicom_seg`); a NIfTI input fails.
         A complete existing output is kept (status "skipped") unless ``overwrite``.
         Bad input gives status "failed" with a one-line message; nothing is written.
         """
@@ -163,7 +193,9 @@ class Predictor:
         mask_path = output_dir / output_file_name(case, "mask")
         prob_path = output_dir / output_file_name(case, "probabilities")
         report_html = output_dir / output_file_name(case, "report", ".html")
+        seg_path = output_dir / output_file_name(case, "dicom_seg", ".dcm")
         wanted = [mask_path] + [prob_path] * save_probabilities + [report_html] * report
+        wanted += [seg_path] * dicom_seg
         if not overwrite and all(p.exists() for p in wanted):
             return PredictOutcome(source, "skipped", mask_path=mask_path)
         seconds: dict[str, float] = {}
@@ -171,12 +203,19 @@ class Predictor:
             t = time.perf_counter()
             ct = read_ct(source)
             check_hounsfield(ct)
+            if dicom_seg:
+                from lungnet.io.dicom_seg import source_slices, write_dicom_seg
+
+                # Read before the model runs, so a scan that cannot get a SEG gets no mask either.
+                seg_source = source_slices(ct)
             seconds["read"] = time.perf_counter() - t
             prediction = self._timed_predict(ct, seconds)
             t = time.perf_counter()
             write_mask(prediction.mask, ct, mask_path)
             if save_probabilities:
                 write_volume(prediction.probabilities, ct, prob_path, np.float32)
+            if dicom_seg:
+                write_dicom_seg(prediction.mask, ct, seg_path, source=seg_source)
             seconds["write"] = time.perf_counter() - t
             report_path = None
             if report:
@@ -198,6 +237,7 @@ class Predictor:
             seconds=seconds,
             tumor_voxels=int(prediction.mask.sum()),
             report_path=report_path,
+            dicom_seg_path=seg_path if dicom_seg else None,
             note=self.unsegmentable_reason(ct),
         )
 
