@@ -175,24 +175,36 @@ def _as_slice(indices: np.ndarray) -> slice | np.ndarray:
     return indices
 
 
+def _linear_pass(planes: np.ndarray, axis: int, out_size: int) -> np.ndarray:
+    """Resize float32 ``planes`` linearly along ``axis`` (1 or 2) into a new array."""
+    if planes.shape[axis] == out_size:
+        return planes.copy()
+    i0, i1, w0, w1 = linear_weights(planes.shape[axis], out_size)
+    pick = [slice(None)] * 3
+    pick[axis] = _as_slice(i0)
+    first = planes[tuple(pick)]
+    pick[axis] = _as_slice(i1)
+    second = planes[tuple(pick)]
+    if np.all(w0 == 0.5) and np.all(w1 == 0.5):
+        # Halving (512 -> 256): a * 0.5 + b * 0.5 == (a + b) * 0.5 bit for bit, as
+        # scaling by a power of two is exact; one multiplication instead of two.
+        out = first + second
+        out *= np.float32(0.5)
+        return out
+    shape = [1, 1, 1]
+    shape[axis] = out_size
+    out = first * w0.reshape(shape)
+    out += second * w1.reshape(shape)
+    return out
+
+
 def _resize_linear(planes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``(Z, A, B)`` float32 planes -> ``(Z, *size)`` float32, linear along B, then A.
 
     The order of torch's bilinear kernel, and its weights (:func:`linear_weights`); a new
     array even where nothing is resized, so callers may scale it in place.
     """
-    a0, a1, u0, u1 = linear_weights(planes.shape[1], size[0])
-    b0, b1, v0, v1 = linear_weights(planes.shape[2], size[1])
-    if planes.shape[2] == size[1]:
-        half = planes.astype(np.float32)
-    else:
-        half = planes[:, :, _as_slice(b0)] * v0
-        half += planes[:, :, _as_slice(b1)] * v1
-    if planes.shape[1] == size[0]:
-        return half
-    out = half[:, _as_slice(a0), :] * u0[:, None]
-    out += half[:, _as_slice(a1), :] * u1[:, None]
-    return out
+    return _linear_pass(_linear_pass(planes, 2, size[1]), 1, size[0])
 
 
 def preprocess_image(
