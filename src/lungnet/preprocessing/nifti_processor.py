@@ -68,7 +68,7 @@ class CaseOutcome:
 
 @dataclass
 class PreprocessResult:
-    """Summary of a :meth:`NiftiPreprocessor.run`."""
+    """Summary of a :meth:`NiftiPreprocessor.run`, with the number of worker processes used."""
 
     output_root: Path
     outcomes: list[CaseOutcome] = field(default_factory=list)
@@ -140,7 +140,8 @@ class NiftiPreprocessor:
             A :class:`PreprocessResult`; ``result.failed`` lists the cases that failed.
 
         Raises:
-            LungNetInputError: ``input_root`` is not a dataset folder.
+            LungNetInputError: ``input_root`` is not a dataset folder, or another run is
+                writing into ``output_root`` (unless ``wait_for_other_run``).
         """
         if val_split_count < 0:
             raise ValueError(f"val_split_count must be >= 0, got {val_split_count}")
