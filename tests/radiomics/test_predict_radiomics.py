@@ -25,9 +25,7 @@ class KnownMaskPredictor:
     def __init__(self, checkpoint, **settings) -> None:
         pass
 
-    def predict_file(
-        self, scan, output_dir, overwrite=False, save_probabilities=False, report=False
-    ):
+    def predict_file(self, scan, output_dir, report=False, **options):
         from lungnet.viz.report import write_report
 
         scan, output_dir = Path(scan), Path(output_dir)
