@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lungnet.radiomics import RadiomicsBatch
 from lungnet.viz.report import write_report
 
 CHROMIUM_FLAGS = (
@@ -63,6 +64,10 @@ def test_report_opens_from_disk_and_the_slider_changes_the_slice(browser, phanto
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # radiomics tables beside the report: the page carries its radiomics panel too
+    RadiomicsBatch(tmp_path / "out", say=lambda line: None).add(
+        phantom.ct_path, phantom.mask_path, case="c"
+    )
     html = write_report(phantom.ct, phantom.mask, tmp_path / "out", gt=phantom.gt, case_name="c")
     browser.get(html.as_uri())
     wait = WebDriverWait(browser, 10)
@@ -93,6 +98,11 @@ def test_report_opens_from_disk_and_the_slider_changes_the_slice(browser, phanto
     assert fetched == []
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+    # the radiomics panel shows, its link holds the whole CSV under the case's file name
+    assert browser.find_element(By.ID, "radiomics").is_displayed()
+    link = browser.find_element(By.ID, "radiomics-csv")
+    assert link.get_attribute("download") == "c_radiomics.csv"
+    assert link.get_attribute("href").startswith("data:text/csv;base64,")
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot))
     assert shot.read_bytes()[:4] == b"\x89PNG"
