@@ -110,6 +110,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--baseline", type=Path, help="the baseline script (default: shared/bench)")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=Path, help="results folder (default: benchmarks/results)")
+    p.add_argument("--tag", default="", help="appended to the results file name (reruns)")
     p.add_argument("--alternate", help=argparse.SUPPRESS)  # the fresh runner's job, as JSON
     args = p.parse_args()
     if args.quick:
@@ -219,7 +220,8 @@ def main() -> None:
         results=results,
         note="2 cores shared with other work: see the load average before every run.",
     )
-    name = f"preprocess_bench_vs_shared_baseline{'_quick' if args.quick else ''}.json"
+    tag = ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else "")
+    name = f"preprocess_bench_vs_shared_baseline{tag}.json"
     path = write_results(name, record, args.out) if args.out else write_results(name, record)
     print(f"wrote {path}")
 
