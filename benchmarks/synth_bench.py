@@ -1,24 +1,24 @@
-"""Phantom generation speed, and phantom-versus-real-scan HU statistics and pictures.
+"""Phantom generation speed, and phantom against the real chest CT: pictures and HU per tissue.
 
-Run:  .venv/bin/python benchmarks/synth_bench.py [--seeds 0 1 2] [--size 512]
+Run:  .venv/bin/python benchmarks/synth_bench.py [--seeds 0 1 2] [--size 512] [--compare-seed 0]
 
-Prints a timing table and a HU comparison table, writes
-benchmarks/results/synth_bench.json (timings + HU numbers) and
-benchmarks/results/phantom_vs_real.png (axial / coronal / sagittal views of a phantom
-and of the real chest scan in the same lung window, plus HU histograms).
+Writes benchmarks/results/synth_bench.json (timings, HU percentiles per tissue) and
+benchmarks/results/phantom_vs_real.png: the real 1.5 mm chest CT and a phantom on the same
+1.5 mm grid, side by side in the same window; synthetic tumors and real library nodules
+inserted into the real CT by ``lungnet insert``'s code; HU histograms per tissue.
 
-The real scan is ../shared/data/real_ct/chest_ct_lps_1p5mm.nii.gz, a 1.5 mm chest CT
-cropped around heart and lungs. Lungs and body are found by the same threshold rules in
-both volumes, and the phantom is restricted to the slices that contain lung, so both
-sides describe the same part of the body.
+The real scan is ../shared/data/real_ct/chest_ct_lps_1p5mm.nii.gz, cropped around heart and
+lungs, contrast-enhanced; the phantom (a contrast-enhanced seed) is cropped to the box
+around its lungs likewise. Tissues are told apart by the same rule in both volumes: the HU
+of a 3 x 3 x 3 box mean (lung -950..-600, fat -150..-50, muscle and other soft tissue
+0..100, enhanced blood 150..450, bone 450 and above), and the histogram is of the raw
+voxels in each class. The phantom's own tissue codes give a second, exact set of numbers.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import resource
 import time
 from pathlib import Path
@@ -29,186 +29,274 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import matplotlib  # noqa: E402
 import numpy as np  # noqa: E402
+from record import RESULTS_DIR, provenance, write_results  # noqa: E402
 from scipy import ndimage as ndi  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lungnet.io import read_ct  # noqa: E402
-from lungnet.synthetic import make_phantom  # noqa: E402
+from lungnet.synthetic import NoduleLibrary, Tissue, make_phantom  # noqa: E402
+from lungnet.synthetic.insert import insert_into_scan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-REAL = ROOT.parent / "shared" / "data" / "real_ct" / "chest_ct_lps_1p5mm.nii.gz"
-WINDOW = (-1350, 150)
+SHARED = ROOT.parent / "shared" / "data"
+REAL = SHARED / "real_ct" / "chest_ct_lps_1p5mm.nii.gz"
+LIBRARY = SHARED / "lidc_nodules"
+LUNG_WINDOW = (-1000, 300)
 PCTS = (1, 5, 25, 50, 75, 95, 99)
-BINS = np.arange(-1100, 1601, 25)
+BINS = np.arange(-1100, 1601, 20)
+#: class name -> (low, high) of the 3x3x3 box-mean HU.
+CLASSES = {
+    "lung": (-950, -600),
+    "fat": (-150, -50),
+    "muscle": (0, 100),
+    "blood": (150, 450),
+    "bone": (450, 4000),
+}
+TRUE_TISSUES = {
+    "lung": (Tissue.LUNG,),
+    "fat": (Tissue.FAT,),
+    "muscle": (Tissue.MUSCLE,),
+    "blood": (Tissue.BLOOD,),
+    "bone": (Tissue.BONE_CORTEX, Tissue.BONE_MARROW),
+}
 
 
-def masks(hu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lung and body masks by the same rules for any scan: ``(X, Y, Z)`` bool each.
-
-    Lung: smoothed HU in (-960, -400) (outside air and airways are darker), holes filled
-    slice by slice so vessels count as lung. Body: filled soft tissue, plus the lungs.
-    """
-    smooth = ndi.uniform_filter(hu, 3)
-    lung = ndi.binary_opening((smooth > -960) & (smooth < -400), iterations=1)
-    body = smooth > -400
-    for k in range(hu.shape[2]):
-        lung[:, :, k] = ndi.binary_fill_holes(lung[:, :, k])
-        body[:, :, k] = ndi.binary_fill_holes(body[:, :, k])
-    return lung, body | lung
+def classes(hu: np.ndarray) -> dict[str, np.ndarray]:
+    """Boolean masks of each tissue class by the box-mean rule."""
+    mean = ndi.uniform_filter(hu, 3)
+    return {name: (mean >= lo) & (mean < hi) for name, (lo, hi) in CLASSES.items()}
 
 
-def noise_sd(hu: np.ndarray, body: np.ndarray) -> float:
-    """Noise estimate: 10th percentile of the 5x5x5 local SD in soft tissue and fat."""
+def percentiles(values: np.ndarray) -> dict:
+    if values.size == 0:
+        return {"voxels": 0}
+    q = np.percentile(values, PCTS)
+    return {
+        "voxels": int(values.size),
+        "percentiles": {str(p): round(float(v), 1) for p, v in zip(PCTS, q, strict=True)},
+        "mean": round(float(values.mean()), 1),
+        "sd": round(float(values.std()), 1),
+    }
+
+
+def noise_sd(hu: np.ndarray) -> float:
+    """10th percentile of the in-plane 5x5 local SD where the local mean is soft tissue."""
     h = hu.astype(np.float64)
-    mean = ndi.uniform_filter(h, 5)
-    sd = np.sqrt(np.maximum(ndi.uniform_filter(h * h, 5) - mean * mean, 0))
-    sel = body & (mean > -150) & (mean < 100)
+    mean = ndi.uniform_filter(h, (5, 5, 1))
+    sd = np.sqrt(np.maximum(ndi.uniform_filter(h * h, (5, 5, 1)) - mean * mean, 0))
+    sel = (mean > -150) & (mean < 100)
     return float(np.percentile(sd[sel], 10))
 
 
-def stats(hu: np.ndarray) -> dict:
-    lung, body = masks(hu)
-    out = {"noise_sd_hu": round(noise_sd(hu, body), 1)}
-    for name, m in (("lung", lung), ("body", body)):
-        v = hu[m]
-        out[name] = {
-            "voxels": int(m.sum()),
-            "percentiles": {str(p): round(float(q), 1) for p, q in zip(PCTS, np.percentile(v, PCTS), strict=True)},
-            "mean": round(float(v.mean()), 1),
-            "sd": round(float(v.std()), 1),
-        }
-    v = hu[body]
-    out["body"]["fractions"] = {
-        "air_and_lung_below_-500": round(float((v < -500).mean()), 3),
-        "fat_-200_to_-30": round(float(((v >= -200) & (v < -30)).mean()), 3),
-        "soft_-30_to_150": round(float(((v >= -30) & (v < 150)).mean()), 3),
-        "contrast_or_bone_above_150": round(float((v >= 150).mean()), 3),
-    }
-    return out, lung, body
-
-
-def crop_to_lungs(hu: np.ndarray, tissue: np.ndarray) -> np.ndarray:
-    """The box around the lungs (tissue code 1), as the real scan was cropped around heart and lungs."""
-    idx = np.argwhere(tissue == 1)
+def lung_box(tissue: np.ndarray) -> tuple[slice, slice, slice]:
+    idx = np.argwhere(tissue == Tissue.LUNG)
     lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
-    return hu[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))  # type: ignore[return-value]
 
 
-def views(hu: np.ndarray, spacing, centre) -> list[tuple[np.ndarray, float]]:
-    """Axial, coronal, sagittal slices through ``centre`` for display (anterior / superior up)."""
+def axial(hu: np.ndarray, k: int) -> np.ndarray:
+    """Axial slice for display: anterior up, patient's right on the viewer's left."""
+    return np.flipud(np.flipud(hu[:, :, k]).T)
+
+
+def coronal(hu: np.ndarray, j: int) -> np.ndarray:
+    return np.flipud(np.flipud(hu[:, j, :]).T)
+
+
+def sagittal(hu: np.ndarray, i: int) -> np.ndarray:
+    return np.flipud(hu[i, :, :].T)
+
+
+def show(ax, img, title, window=LUNG_WINDOW, aspect=1.0) -> None:
+    ax.imshow(
+        img, cmap="gray", vmin=window[0], vmax=window[1], aspect=aspect, interpolation="nearest"
+    )
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def crop_around(
+    hu: np.ndarray, label: np.ndarray, centre, half: int
+) -> tuple[np.ndarray, np.ndarray]:
     i, j, k = centre
-    ax = np.flipud(hu[:, :, k].T)
-    co = np.flipud(hu[:, j, :].T)
-    sa = np.flipud(hu[i, :, :].T)
-    return [(ax, spacing[1] / spacing[0]), (co, spacing[2] / spacing[0]), (sa, spacing[2] / spacing[1])]
+    box = (slice(max(0, i - half), i + half), slice(max(0, j - half), j + half), k)
+    return hu[box], label[box]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--size", type=int, default=512)
+    parser.add_argument(
+        "--compare-seed", type=int, default=0, help="a contrast-enhanced phantom seed"
+    )
     args = parser.parse_args()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    record = provenance(
+        seeds={"timing": args.seeds, "compare": args.compare_seed, "insert": [0, 1]},
+        settings={
+            "size": args.size,
+            "threads": 1,
+            "note": "CPU shared with other work; see load averages",
+        },
+    )
 
     timings = []
-    print(f"{'seed':>5} {'shape':>16} {'spacing mm':>20} {'wall s':>8} {'CPU s':>8} {'tumors':>6}")
-    phantom = None
+    print(f"{'seed':>5} {'shape':>16} {'CPU s':>7} {'wall s':>7} {'tumors':>6}")
     for seed in args.seeds:
         start, cpu = time.perf_counter(), time.process_time()
         p = make_phantom(seed, size=args.size)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        timings.append({"seed": seed, "shape": list(p.hu.shape), "spacing": [round(s, 3) for s in p.spacing],
-                        "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "tumors": len(p.tumors)})
-        sp = ", ".join(f"{s:.2f}" for s in p.spacing)
-        print(f"{seed:>5} {'x'.join(map(str, p.hu.shape)):>16} {sp:>20} {seconds:>8.2f} {cpu:>8.2f} {len(p.tumors):>6}")
-        if seed == args.seeds[0]:
-            # Peak resident memory (Linux reports KiB) after one phantom: imports plus one phantom.
-            first_peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-        if phantom is None or (p.tumors and not phantom.tumors):
-            phantom = p
-        else:
-            del p
-    per_slice_ms = [1000 * t["cpu_seconds"] / t["shape"][2] for t in timings]
-    print(f"mean {np.mean([t['seconds'] for t in timings]):.2f} s wall, {np.mean([t['cpu_seconds'] for t in timings]):.2f} s "
-          f"CPU per phantom ({np.mean(per_slice_ms):.1f} CPU ms per slice); load average {os.getloadavg()[0]:.1f}")
+        timings.append(
+            {
+                "seed": seed,
+                "shape": list(p.hu.shape),
+                "cpu_seconds": round(cpu, 2),
+                "wall_seconds": round(seconds, 2),
+                "tumors": [t.as_dict() for t in p.tumors],
+            }
+        )
+        shape = "x".join(map(str, p.hu.shape))
+        print(f"{seed:>5} {shape:>16} {cpu:>7.2f} {seconds:>7.2f} {len(p.tumors):>6}")
+        del p
+    peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    cpu_all = [t["cpu_seconds"] for t in timings]
+    print(
+        f"CPU per {args.size} px phantom: mean {np.mean(cpu_all):.2f} s, max {max(cpu_all):.2f} s; "
+        f"peak RSS {peak} MiB; load {os.getloadavg()[0]:.1f}"
+    )
+    record["timing"] = {
+        "phantoms": timings,
+        "cpu_seconds_mean": round(float(np.mean(cpu_all)), 2),
+        "cpu_seconds_max": max(cpu_all),
+        "peak_rss_mib": peak,
+    }
 
-    # HU statistics at the real scan's voxel size (1.5 mm), so partial volume and noise are
-    # comparable: the same patient (seed) regenerated on a 1.5 mm grid, cropped like the real
-    # scan to the box around the lungs.
-    probe = make_phantom(phantom.seed, size=248, slices=16, tumor_count=(0, 0), noise=False)
-    fov, z_len = probe.spacing[0] * 248, probe.spacing[2] * 16
-    matched = make_phantom(phantom.seed, size=round(fov / 1.5), slices=round(z_len / 1.5))
-    ph_stats, _, _ = stats(crop_to_lungs(matched.hu, matched.tissue))
-    ph_default, _, _ = stats(crop_to_lungs(phantom.hu, phantom.tissue))
-    chest = crop_to_lungs(matched.hu, matched.tissue)
-    result = {"phantom_seed": phantom.seed, "phantom_spacing_mm": [round(v, 3) for v in matched.spacing],
-              "phantom_noise_hu": round(matched.noise_hu, 1), "phantom_contrast": phantom.contrast,
-              "phantom": ph_stats, "phantom_default_size": {"size": args.size, **ph_default}}
-    real = None
-    if REAL.is_file():
-        real = read_ct(REAL)
-        real_stats, _, _ = stats(real.array)
-        result["real"] = real_stats
-        result["real_file"] = REAL.name
-    print(f"\n{'HU':<14}" + "".join(f"{'p' + str(p):>8}" for p in PCTS) + f"{'mean':>8}{'sd':>7}")
-    print("(phantom at 1.5 mm like the real scan; both cropped to the box around the lungs)")
-    for region in ("lung", "body"):
-        for who in ("phantom", "real"):
-            if who in result:
-                s = result[who][region]
-                row = "".join(f"{s['percentiles'][str(p)]:>8.0f}" for p in PCTS)
-                print(f"{who + ' ' + region:<14}{row}{s['mean']:>8.0f}{s['sd']:>7.0f}")
-    for who in ("phantom", "real"):
-        if who in result:
-            print(f"{who} noise SD (soft tissue, 10th pct of local SD): {result[who]['noise_sd_hu']} HU; "
-                  f"body fractions {result[who]['body']['fractions']}")
+    # The compared phantom on the real scan's 1.5 mm grid: same patient (seed), size chosen
+    # so that the in-plane spacing is 1.5 mm, and as many slices as make 1.5 mm thick ones.
+    probe = make_phantom(args.compare_seed, size=64, slices=16, tumor_count=(0, 0), noise=False)
+    fov, z_len = probe.spacing[0] * 64, probe.spacing[2] * 16
+    ph = make_phantom(
+        args.compare_seed, size=round(fov / 1.5), slices=round(z_len / 1.5), tumor_count=(0, 0)
+    )
+    box = lung_box(ph.tissue)
+    ph_hu, ph_tissue = ph.hu[box], ph.tissue[box]
+    real = read_ct(REAL)
+    hist = {"phantom_rule": {}, "real_rule": {}, "phantom_true_tissue": {}}
+    ph_classes, real_classes = classes(ph_hu), classes(real.array)
+    for name in CLASSES:
+        hist["phantom_rule"][name] = percentiles(ph_hu[ph_classes[name]])
+        hist["real_rule"][name] = percentiles(real.array[real_classes[name]])
+        hist["phantom_true_tissue"][name] = percentiles(
+            ph_hu[np.isin(ph_tissue, TRUE_TISSUES[name])]
+        )
+    record["hu"] = {
+        "rule": {k: list(v) for k, v in CLASSES.items()},
+        "phantom_seed": args.compare_seed,
+        "phantom_contrast": ph.contrast,
+        "phantom_spacing_mm": [round(s, 3) for s in ph.spacing],
+        "noise_sd_hu": {
+            "phantom": round(noise_sd(ph_hu), 1),
+            "real": round(noise_sd(real.array), 1),
+        },
+        **hist,
+    }
+    print(
+        f"\n{'class':<8}{'who':<9}" + "".join(f"{'p' + str(p):>7}" for p in PCTS) + f"{'share':>8}"
+    )
+    for name in CLASSES:
+        for who, key, total in (
+            ("phantom", "phantom_rule", ph_hu.size),
+            ("real", "real_rule", real.array.size),
+        ):
+            s = hist[key][name]
+            row = "".join(f"{s['percentiles'][str(p)]:>7.0f}" for p in PCTS) if s["voxels"] else ""
+            print(f"{name:<8}{who:<9}{row}{s['voxels'] / total:>8.3f}")
+    print(f"noise SD: {record['hu']['noise_sd_hu']}")
 
-    # Picture: real scan (top), phantom through the heart (middle), phantom through a tumor + histograms.
-    rows = [("phantom", phantom.hu, phantom.spacing)]
-    if real is not None:
-        rows.insert(0, ("real chest CT (1.5 mm)", real.array, real.spacing))
-    fig, axes = plt.subplots(len(rows) + 1, 3, figsize=(15, 5 * (len(rows) + 1)))
-    for r, (name, hu, spacing) in enumerate(rows):
-        X, Y, Z = hu.shape
-        if name == "phantom":
-            heart_z = int(np.flatnonzero((phantom.tissue == 7).any(axis=(0, 1))).mean())
-            centre = (int(X * 0.62), Y // 2, heart_z)
-        else:
-            centre = (X // 2 - 20, Y // 2, Z // 2)
-        for c, (img, aspect) in enumerate(views(hu, spacing, centre)):
-            axes[r, c].imshow(img, cmap="gray", vmin=WINDOW[0], vmax=WINDOW[1], aspect=aspect)
-            axes[r, c].set_title(f"{name}: {('axial', 'coronal', 'sagittal')[c]}")
-            axes[r, c].axis("off")
-    last = axes[len(rows)]
-    t = phantom.tumors[0] if phantom.tumors else None
-    k = t.center_voxel[2] if t else phantom.hu.shape[2] // 2
-    last[0].imshow(np.flipud(phantom.hu[:, :, k].T), cmap="gray", vmin=WINDOW[0], vmax=WINDOW[1])
-    last[0].contour(np.flipud(phantom.label[:, :, k].T), [0.5], colors="r", linewidths=0.6)
-    last[0].set_title(f"phantom axial through a {t.kind} tumor (red: label)" if t else "phantom axial")
-    last[0].axis("off")
-    for c, region in ((1, "lung"), (2, "body")):
-        for who, hu, color in (("phantom (1.5 mm)", chest, "C0"), ("real", real.array if real is not None else None, "C3")):
-            if hu is None:
-                continue
-            lung, body = masks(hu)
-            m = lung if region == "lung" else body
-            last[c].hist(hu[m], bins=BINS, density=True, histtype="step", color=color, label=who)
-        last[c].set_title(f"HU histogram inside the {region}")
-        last[c].set_yscale("log")
-        last[c].legend()
+    # Tumors inserted into the real CT: the default generator, and library nodules.
+    library = NoduleLibrary(LIBRARY) if LIBRARY.is_dir() else None
+    start = time.perf_counter()
+    made = insert_into_scan(real, seed=0, tumor_count=(3, 3), tumor_diameter_mm=(15, 60))
+    record["insert_seconds_one_scan"] = round(time.perf_counter() - start, 2)
+    with_library = None
+    if library is not None:
+        with_library = insert_into_scan(
+            real,
+            seed=1,
+            tumor_count=(3, 3),
+            tumor_diameter_mm=(8, 25),
+            nodule_library=library,
+            library_share=1.0,
+            library_split="test",
+        )
+    ph_lib = None
+    if library is not None:
+        ph_lib = make_phantom(
+            args.compare_seed,
+            size=round(fov / 1.5),
+            slices=round(z_len / 1.5),
+            tumor_count=(3, 3),
+            tumor_diameter_mm=(8, 25),
+            nodule_library=library,
+            library_share=1.0,
+            library_split="test",
+        )
+
+    fig = plt.figure(figsize=(17, 19))
+    grid = fig.add_gridspec(5, 5, height_ratios=[1.25, 1.25, 1, 1, 0.8])
+    # Rows 1-2: the same anatomy level in both, in the same window.
+    rk = real.shape[2] // 2
+    pk = int(np.flatnonzero((ph_tissue == Tissue.MYOCARDIUM).any(axis=(0, 1))).mean())
+    row_views = (
+        ("real", real.array, (real.shape[0] // 2 - 15, real.shape[1] // 2, rk)),
+        ("phantom", ph_hu, (ph_hu.shape[0] // 2 - 15, ph_hu.shape[1] // 2, pk)),
+    )
+    for r, (who, hu, (i, j, k)) in enumerate(row_views):
+        show(fig.add_subplot(grid[r, 0:2]), axial(hu, k), f"{who}: axial (lung window -1000..300)")
+        show(
+            fig.add_subplot(grid[r, 2]),
+            axial(hu, k),
+            f"{who}: axial, soft tissue -160..240",
+            (-160, 240),
+        )
+        show(fig.add_subplot(grid[r, 3]), coronal(hu, j), f"{who}: coronal")
+        show(fig.add_subplot(grid[r, 4]), sagittal(hu, i), f"{who}: sagittal")
+    # Rows 3-5: inserted tumors, real CT and phantom, with their labels.
+    rows = [("real CT + synthetic tumor", made)]
+    if with_library is not None:
+        rows.append(("real CT + LIDC nodule", with_library))
+    cells = [(title, res.hu, res.label, t) for title, res in rows for t in res.tumors]
+    if ph_lib is not None:
+        cells += [("phantom + LIDC nodule", ph_lib.hu, ph_lib.label, t) for t in ph_lib.tumors]
+    for n, (title, hu, label, t) in enumerate(cells[:10]):
+        ax = fig.add_subplot(grid[2 + n // 5, n % 5])
+        half = int(
+            max(40, t.equivalent_diameter_mm * 0.9) / 1.5
+        )  # the same 80 mm scale where it fits
+        img, lab = crop_around(hu, label, t.center_voxel, half)
+        show(
+            ax, np.flipud(np.flipud(img).T), f"{title}\n{t.kind}, {t.equivalent_diameter_mm:.0f} mm"
+        )
+        ax.contour(np.flipud(np.flipud(lab).T), [0.5], colors="r", linewidths=0.6)
+    # Row 6: HU histograms per tissue class.
+    for c, name in enumerate(CLASSES):
+        ax = fig.add_subplot(grid[4, c])
+        for who, hu, m, color in (
+            ("phantom", ph_hu, ph_classes[name], "C0"),
+            ("real", real.array, real_classes[name], "C3"),
+        ):
+            ax.hist(hu[m], bins=BINS, density=True, histtype="step", color=color, label=who)
+        lo, hi = CLASSES[name]
+        ax.set_xlim(lo - 200, min(hi, 1500) + 200)
+        ax.set_title(f"{name}: box mean {lo}..{hi} HU", fontsize=9)
+        ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "phantom_vs_real.png", dpi=72)
-
-    result["timings"] = timings
-    result["peak_rss_mib_first_phantom"] = first_peak
-    result["machine"] = {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
-                         "load_average_1min": round(os.getloadavg()[0], 1), "threads": 1}
-    (RESULTS / "synth_bench.json").write_text(json.dumps(result, indent=2))
-    print(f"peak memory while making the first phantom: {first_peak:.0f} MiB")
-    print(f"\nwrote {RESULTS / 'synth_bench.json'} and {RESULTS / 'phantom_vs_real.png'}")
+    out = RESULTS_DIR / "phantom_vs_real.png"
+    fig.savefig(out, dpi=60)
+    path = write_results("synth_bench.json", record)
+    print(f"\nwrote {path} and {out}")
 
 
 if __name__ == "__main__":

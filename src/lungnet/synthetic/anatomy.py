@@ -55,13 +55,13 @@ TISSUE_HU: dict[Tissue, tuple[float, float]] = {
     Tissue.LUNG: (-915, -680),
     Tissue.FAT: (-130, -70),
     Tissue.MUSCLE: (20, 75),
-    Tissue.BONE_CORTEX: (1000, 1500),
+    Tissue.BONE_CORTEX: (700, 1200),
     Tissue.BONE_MARROW: (400, 600),
-    Tissue.BLOOD: (30, 450),
+    Tissue.BLOOD: (30, 500),
     Tissue.MYOCARDIUM: (30, 160),
-    Tissue.VESSEL: (-920, 450),
-    Tissue.AIRWAY_LUMEN: (-1000, 450),
-    Tissue.AIRWAY_WALL: (-920, 450),
+    Tissue.VESSEL: (-920, 500),
+    Tissue.AIRWAY_LUMEN: (-1000, 500),
+    Tissue.AIRWAY_WALL: (-920, 500),
     Tissue.LIVER: (35, 150),
     Tissue.SPLEEN: (30, 160),
     Tissue.KIDNEY: (15, 205),
@@ -375,11 +375,13 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     heart_z = ((z - hz) / hrz) ** 2
     ax, ay, ar = an.desc_aorta
     sx_, sy_, sr = an.asc_aorta
-    # The mediastinum bows sideways and widens towards the front, where the heart sits.
+    # The mediastinum bows sideways and widens towards the front, where the heart sits;
+    # behind it the lungs wrap closely round the oesophagus and the descending aorta.
     depth = np.clip((y2 - an.y_vb) / (2 * an.b_cav), 0, 1)
     bow = an.med_curve * np.sin(np.pi * (y2 - an.y_vb) / (2 * an.b_cav))
-    med2 = np.abs(x2 - an.x_med - bow) < an.w_med * (0.8 + 0.45 * depth)
-    med2 |= _ell(x2, y2, ax, ay, ar + 6, ar + 6) < 1
+    med2 = np.abs(x2 - an.x_med - bow) < an.w_med * (0.4 + 0.9 * depth**0.6)
+    med2 |= _ell(x2, y2, ax, ay, ar + 5, ar + 5) < 1
+    med2 |= _ell(x2, y2, an.x_med - 6, an.y_vb + 24, 12, 10) < 1  # oesophagus and azygos
     asc2 = _ell(x2, y2, sx_, sy_, sr + 8, sr + 8) < 1
     sides = (
         _ell(x2, y2, an.x_med + an.a_cav * 0.5, -3, an.a_cav * 0.56, an.b_cav * 1.08),

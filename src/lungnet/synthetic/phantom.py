@@ -36,7 +36,9 @@ from lungnet.synthetic.tumors import (
 __all__ = ["Phantom", "check_phantom_args", "make_phantom"]
 
 _SLAB = 16  # slices per vectorised pass: large enough to amortise, small enough for memory
-_PSF_SIGMA_MM = 0.42  # in-plane blur of a standard reconstruction kernel (FWHM ~1 mm)
+# In-plane blur of a standard reconstruction kernel (FWHM ~1.5 mm): at 1.5 mm voxels the real
+# chest scan's fat next to lung never reaches lung HU in a 3-voxel box, as sharp edges would.
+_PSF_SIGMA_MM = 0.65
 
 
 @dataclass
@@ -75,7 +77,9 @@ def _tissue_values(rng: np.random.Generator, an: Anatomy) -> np.ndarray:
     v[T.LUNG] = rng.uniform(-850, -815)
     v[T.FAT] = rng.uniform(-112, -88)
     v[T.MUSCLE] = v[T.AIRWAY_WALL] = rng.uniform(38, 55)
-    v[T.BONE_CORTEX] = rng.uniform(1150, 1300)
+    # Thin cortex is partial-volumed at 1-1.5 mm: the real scan's bone is mostly 450-600 HU
+    # with a thin tail above 1000.
+    v[T.BONE_CORTEX] = rng.uniform(800, 1050)
     v[T.BONE_MARROW] = rng.uniform(450, 540)
     v[T.BLOOD] = v[T.VESSEL] = an.blood_hu
     v[T.MYOCARDIUM] = rng.uniform(90, 140) if an.contrast else rng.uniform(45, 60)
@@ -128,7 +132,10 @@ def _base_hu(
     # base + texture always stays within TISSUE_HU, so no per-voxel clipping is needed.
     idx = tissue.astype(np.intp)
     h = np.take(values, idx)
-    h += np.take(_TEXTURE_HU, idx) * np.clip(organ_field, -2.5, 2.5)
+    texture = _TEXTURE_HU.copy()
+    # Enhancement differs between chambers and vessels (inflow, timing): up to +-8 % x 2.5 sd.
+    texture[Tissue.BLOOD] = 0.08 * (values[Tissue.BLOOD] - 40)
+    h += np.take(texture, idx) * np.clip(organ_field, -2.5, 2.5)
     if (tissue == Tissue.LUNG).any():
         # Dependent lung (posterior, patient supine) is denser: a few tens of HU front to back.
         dependent = np.clip((0.3 * an.b_cav - an.grid.y) / (1.3 * an.b_cav), 0, 1)[None, :, None]
@@ -282,7 +289,7 @@ def make_phantom(
         # Quantum noise grows as voxels shrink; real 1.5 mm scans measure 18-28 HU.
         noise_hu = float(noise_rng.uniform(16, 26) * np.clip(np.sqrt(1.5**3 / voxel_mm3), 0.5, 1.6))
         sigma_px = _PSF_SIGMA_MM / grid.spacing[0]
-        sigma_px = sigma_px if sigma_px >= 0.3 else 0.0
+        sigma_px = sigma_px if sigma_px >= 0.2 else 0.0
         white = noise_hu / _noise_gain(sigma_px)
         for k0, k1 in slabs:
             slab = hu[:, :, k0:k1]

@@ -386,7 +386,10 @@ def _paint_one(
     """
     radius = spec.diameter_mm / 2
     small = min(1.0, 2 * radius / 15)  # small nodules are rounder
-    lobes = _bumps(rng, int(rng.integers(3, 7)), (0.08 * small, 0.3 * small), (2, 6))
+    # Broad lobes plus a finer knobbliness: real masses are rarely smooth spheres.
+    lobes = _bumps(rng, int(rng.integers(4, 9)), (0.08 * small, 0.32 * small), (2, 6))
+    knobs = _bumps(rng, int(rng.integers(6, 14)), (0.03 * small, 0.12 * small), (10, 25))
+    lobes = tuple(np.concatenate(pair) for pair in zip(lobes, knobs, strict=True))
     spiculated = spec.kind == "spiculated"
     reach = radius * (1 + lobes[1].sum() + (0.9 if spiculated else 0)) + 2 * max(grid.spacing)
     box = _box(grid, c, min(reach, 2.2 * radius + 2 * max(grid.spacing)))
