@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     from lungnet.devices import devices_from_gpus
     from lungnet.engine.config import TrainConfig
-    from lungnet.engine.training import train
+    from lungnet.engine.training import train, train_folds
     from lungnet.errors import ConfigError
     from lungnet.options import config_from_args
 
@@ -59,13 +59,19 @@ def run(args: argparse.Namespace) -> int:
         TrainConfig, args, enable_progress_bar=sys.stderr.isatty(), **overrides
     )
     config.check()
-    result = train(config)
-    if result.global_rank != 0:
+    results = train_folds(config) if config.fold == "all" else [train(config)]
+    if results[0].global_rank != 0:
         return 0  # under DDP every rank returns; rank 0 reports
-    print(f"best checkpoint: {result.best_checkpoint} (mean 3D val Dice {result.best_score:.4f})")
-    print(f"last checkpoint: {result.last_checkpoint}")
-    print(
-        f"TensorBoard logs: {result.log_dir}  ({result.epochs} epochs, {result.global_step} "
-        f"steps, {result.wall_s:.0f} s)"
-    )
+    for result in results:
+        if config.folds is not None:
+            print(f"fold {result.fold}:")
+        print(f"best checkpoint: {result.best_checkpoint} (mean 3D val Dice {result.best_score:.4f})")
+        print(f"last checkpoint: {result.last_checkpoint}")
+        print(
+            f"TensorBoard logs: {result.log_dir}  ({result.epochs} epochs, {result.global_step} "
+            f"steps, {result.wall_s:.0f} s)"
+        )
+    if config.folds is not None and len(results) > 1:
+        checkpoints = " ".join(str(r.best_checkpoint) for r in results)
+        print(f"predict with the ensemble: lungnet predict --checkpoint {checkpoints} ...")
     return 0

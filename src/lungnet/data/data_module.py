@@ -80,6 +80,8 @@ class LungDataModule(L.LightningDataModule):
             (:func:`tumor_balanced_weights`); ``None`` disables the weighting.
         seed: seeds the sampler, so every DDP rank draws the same sequence and splits it.
         pin_memory: pin host memory (useful on CUDA).
+        val_cases: validate on these cases and train on all others (a cross-validation
+            fold); default: the manifest's own train / val split.
 
     Raises:
         LungNetInputError: ``data_dir`` has no valid manifest, or no train / val slices.
@@ -94,6 +96,7 @@ class LungDataModule(L.LightningDataModule):
         tumor_fraction: float | None = 0.5,
         seed: int = 0,
         pin_memory: bool = False,
+        val_cases: list[str] | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -109,6 +112,7 @@ class LungDataModule(L.LightningDataModule):
         self.pin_memory = pin_memory
         # Read at construction so a bad folder fails before any Trainer is built.
         self.manifest = read_slice_manifest(self.data_dir)
+        self.val_cases = None if val_cases is None else sorted(val_cases)
         self.train_dataset: LungDataset | None = None
         self.val_dataset: LungDataset | None = None
 
@@ -119,8 +123,15 @@ class LungDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_dataset is None:
-            self.train_dataset = LungDataset(self.data_dir, "train", self.context_slices, self.manifest)
-            self.val_dataset = LungDataset(self.data_dir, "val", self.context_slices, self.manifest)
+            train_cases = None
+            if self.val_cases is not None:
+                train_cases = [c for c in self.manifest["cases"] if c not in set(self.val_cases)]
+            self.train_dataset = LungDataset(
+                self.data_dir, "train", self.context_slices, self.manifest, cases=train_cases
+            )
+            self.val_dataset = LungDataset(
+                self.data_dir, "val", self.context_slices, self.manifest, cases=self.val_cases
+            )
             for ds in (self.train_dataset, self.val_dataset):
                 if len(ds) == 0:
                     raise LungNetInputError(self.data_dir, f"manifest lists no {ds.split} slices")

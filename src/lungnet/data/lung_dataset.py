@@ -53,9 +53,11 @@ class LungDataset(Dataset):
 
     Args:
         root: the preprocessed folder (with ``manifest.json``).
-        split: ``"train"`` or ``"val"``.
+        split: ``"train"`` or ``"val"``: the role of these slices.
         context_slices: ``k``, neighbours on each side stacked as extra channels.
         manifest: an already read manifest (saves re-reading it).
+        cases: the cases to use (cross-validation folds); default: the cases the manifest
+            puts in ``split``. Each case is read from the folder it was written to.
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class LungDataset(Dataset):
         split: str,
         context_slices: int = 0,
         manifest: dict[str, Any] | None = None,
+        cases: list[str] | None = None,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -74,9 +77,13 @@ class LungDataset(Dataset):
         self.context_slices = context_slices
         self.manifest = manifest if manifest is not None else read_slice_manifest(self.root)
         self.config = PreprocessConfig.from_dict(self.manifest["config"])
-        self.case_names: list[str] = sorted(
-            name for name, e in self.manifest["cases"].items() if e["split"] == split and e["num_slices"] > 0
-        )
+        entries = self.manifest["cases"]
+        if cases is None:
+            cases = [name for name, e in entries.items() if e["split"] == split]
+        unknown = sorted(set(cases) - set(entries))
+        if unknown:
+            raise LungNetInputError(self.root, f"manifest has no case(s) {unknown}")
+        self.case_names: list[str] = sorted(n for n in cases if entries[n]["num_slices"] > 0)
         self.num_slices: list[int] = [self.manifest["cases"][n]["num_slices"] for n in self.case_names]
         self.slices: list[SliceRef] = []
         for ci, name in enumerate(self.case_names):
@@ -91,8 +98,11 @@ class LungDataset(Dataset):
         """``(N,)`` bool: whether each item's mask has tumor (from the manifest, no file opened)."""
         return np.fromiter((s.has_tumor for s in self.slices), dtype=bool, count=len(self.slices))
 
+    def _case_dir(self, case: str) -> Path:
+        return self.root / self.manifest["cases"][case]["split"] / case
+
     def _load(self, case: str, kind: str, i: int) -> np.ndarray:
-        path = self.root / self.split / case / kind / f"{i}.npy"
+        path = self._case_dir(case) / kind / f"{i}.npy"
         try:
             return np.load(path, allow_pickle=False)
         except (OSError, ValueError) as e:
@@ -107,7 +117,7 @@ class LungDataset(Dataset):
         expected = self.config.target_size
         if image.shape[1:] != expected or mask.shape != expected:
             raise LungNetInputError(
-                self.root / self.split / ref.case,
+                self._case_dir(ref.case),
                 f"slice {ref.slice_index} has shape {image.shape[1:]} / mask {mask.shape}, manifest says {expected}",
             )
         return {

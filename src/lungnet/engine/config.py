@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lungnet.choices import DEVICE_CHOICES, LOSSES, LR_SCHEDULES, NORMS
+from lungnet.errors import ConfigError
 from lungnet.options import check_options, option
 
 if TYPE_CHECKING:
@@ -91,6 +92,17 @@ class TrainConfig:
         minimum=16,
     )
     seed: int = option(42, help="random seed of sampling, augmentation and initialization")
+    folds: int | None = option(
+        None,
+        help="K-fold cross-validation over all cases: the folds are saved as splits_final.json "
+        "in the output folder and each fold trains in its own fold_N sub-folder "
+        "(default: the preprocessing's train / val split)",
+        metavar="K",
+        minimum=2,
+    )
+    fold: str = option(
+        "0", help="with --folds: the fold to train, 0..K-1, or all (one after another)", metavar="N"
+    )
     device: str = option(
         "auto",
         help="auto, cpu or cuda (gpu is accepted for cuda)",
@@ -145,3 +157,12 @@ class TrainConfig:
 
         check_options(self)
         canonical_precision(self.precision)
+        if self.folds is None:
+            if str(self.fold) != "0":
+                raise ConfigError("fold (--fold) needs folds (--folds K)")
+        elif str(self.fold) != "all" and not (
+            str(self.fold).isdigit() and int(self.fold) < self.folds
+        ):
+            raise ConfigError(
+                f"fold (--fold) must be 0..{self.folds - 1} or all, got {self.fold!r}"
+            )

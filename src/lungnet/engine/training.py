@@ -15,7 +15,7 @@ import logging
 import re
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,15 +26,25 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from lungnet.checkpoints import check_resumable
 from lungnet.data.data_module import LungDataModule
+from lungnet.data.folds import SPLITS_FILE, kfold_splits, read_splits, write_splits
+from lungnet.data.lung_dataset import read_slice_manifest
 from lungnet.data.transforms import AugmentConfig
 from lungnet.devices import training_device
 from lungnet.engine.best_checkpoint import BestCheckpoint
 from lungnet.engine.config import TrainConfig
 from lungnet.engine.epoch_log import EpochLog
 from lungnet.engine.segmentor import MONITOR, TumorSegmentationTask
-from lungnet.errors import LungNetInputError
+from lungnet.errors import ConfigError, LungNetInputError
 
-__all__ = ["TrainConfig", "TrainResult", "train", "find_last_checkpoint", "LOG_NAME"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "train",
+    "train_folds",
+    "find_last_checkpoint",
+    "run_root",
+    "LOG_NAME",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +64,7 @@ class TrainResult:
     global_step: int  # optimizer steps taken
     wall_s: float  # seconds spent in fitting
     global_rank: int = 0  # this process's rank (under DDP every rank returns a result)
+    fold: int | None = None  # the cross-validation fold, when trained with folds
 
 
 def find_last_checkpoint(default_root_dir: str | Path) -> Path:
@@ -73,6 +84,37 @@ def find_last_checkpoint(default_root_dir: str | Path) -> Path:
     return max(found)[1]
 
 
+def run_root(config: TrainConfig) -> Path:
+    """The folder a run writes into: ``default_root_dir``, or its ``fold_N`` for a fold."""
+    root = Path(config.default_root_dir)
+    return root if config.folds is None else root / f"fold_{int(config.fold)}"
+
+
+def _fold_val_cases(config: TrainConfig, manifest: dict) -> list[str] | None:
+    """The validation cases of the configured fold; the splits file is written once, then read."""
+    if config.folds is None:
+        return None
+    cases = sorted(manifest["cases"])
+    path = Path(config.default_root_dir) / SPLITS_FILE
+    if path.is_file():
+        splits = read_splits(path, cases)
+        if len(splits) != config.folds:
+            raise ConfigError(
+                f"folds (--folds) is {config.folds}, but {path} holds {len(splits)} folds"
+            )
+    else:
+        splits = kfold_splits(cases, config.folds)
+        write_splits(path, splits)
+    return splits[int(config.fold)]["val"]
+
+
+def train_folds(config: TrainConfig) -> list[TrainResult]:
+    """Train every fold of ``config.folds`` one after another (``--fold all``)."""
+    if config.folds is None:
+        raise ConfigError("fold (--fold) all needs folds (--folds K)")
+    return [train(replace(config, fold=str(k))) for k in range(config.folds)]
+
+
 def train(config: TrainConfig) -> TrainResult:
     """Train the U-Net on a preprocessed folder and write checkpoints + TensorBoard logs.
 
@@ -88,6 +130,9 @@ def train(config: TrainConfig) -> TrainResult:
             context / preprocessing / loss differ from ``config``.
     """
     config.check()
+    if str(config.fold) == "all":
+        raise ConfigError("fold (--fold) all trains several runs: call train_folds()")
+    root = run_root(config)
     hardware = training_device(
         config.device,
         config.precision,
@@ -108,6 +153,7 @@ def train(config: TrainConfig) -> TrainResult:
         tumor_fraction=config.tumor_fraction,
         seed=config.seed,
         pin_memory=accelerator != "cpu",
+        val_cases=_fold_val_cases(config, read_slice_manifest(config.data_dir)),
     )
     train_record = {
         "batch_size": config.batch_size,
@@ -116,6 +162,8 @@ def train(config: TrainConfig) -> TrainResult:
         "seed": config.seed,
         "precision": hardware.precision,
         "data_dir": str(config.data_dir),
+        "folds": config.folds,
+        "fold": None if config.folds is None else int(config.fold),
     }
     task = TumorSegmentationTask(
         {"in_channels": 1 + 2 * config.context_slices, "out_channels": 1,
@@ -134,7 +182,7 @@ def train(config: TrainConfig) -> TrainResult:
     )
     resume = None
     if config.resume is not None:
-        resume = find_last_checkpoint(config.default_root_dir) if str(config.resume) == "last" else Path(config.resume)
+        resume = find_last_checkpoint(root) if str(config.resume) == "last" else Path(config.resume)
         check_resumable(resume, dict(task.hparams))
     checkpoint = BestCheckpoint(
         filename="best", monitor=MONITOR, mode="max", save_top_k=1, enable_version_counter=False
@@ -144,7 +192,7 @@ def train(config: TrainConfig) -> TrainResult:
     latest = ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
     # Without a progress bar (no terminal), one line per epoch shows how the run goes.
     epoch_log = [] if config.enable_progress_bar else [EpochLog()]
-    logger = TensorBoardLogger(save_dir=str(config.default_root_dir), name=LOG_NAME)
+    logger = TensorBoardLogger(save_dir=str(root), name=LOG_NAME)
     trainer = L.Trainer(
         accelerator=accelerator,
         devices=config.devices,
@@ -159,7 +207,7 @@ def train(config: TrainConfig) -> TrainResult:
         deterministic=hardware.deterministic,
         logger=logger,
         callbacks=[checkpoint, latest, *epoch_log, *config.extra_callbacks],
-        default_root_dir=str(config.default_root_dir),
+        default_root_dir=str(root),
         enable_progress_bar=config.enable_progress_bar,
         enable_model_summary=False,
     )
@@ -171,7 +219,7 @@ def train(config: TrainConfig) -> TrainResult:
         warnings.filterwarnings("ignore", message="The dirpath has changed from")
         trainer.fit(task, datamodule=dm, ckpt_path=resume, weights_only=True if resume else None)
     wall = time.perf_counter() - start
-    ckpt_dir = Path(trainer.log_dir or config.default_root_dir) / "checkpoints"
+    ckpt_dir = Path(trainer.log_dir or root) / "checkpoints"
     if not checkpoint.best_model_path:
         # Stopped (max_time) before the first validation: validate now so best.ckpt exists.
         log.info("no validation ran during fitting; validating the final weights")
@@ -191,4 +239,5 @@ def train(config: TrainConfig) -> TrainResult:
         global_step=int(trainer.global_step),
         wall_s=wall,
         global_rank=int(trainer.global_rank),
+        fold=None if config.folds is None else int(config.fold),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import torch
 
 from lungnet.checkpoints import load_checkpoint
 from lungnet.devices import inference_autocast_dtype, resolve_device
-from lungnet.errors import LungNetInputError
+from lungnet.errors import CheckpointError, ConfigError, LungNetInputError
 from lungnet.inference.settings import PredictSettings
 from lungnet.io import CTVolume, check_hounsfield, read_ct, write_mask, write_volume
 from lungnet.masks import binarize, remove_small_components
@@ -58,13 +59,15 @@ class PredictOutcome:
 
 
 class Predictor:
-    """Segment lung tumors with a trained LungNet checkpoint.
+    """Segment lung tumors with a trained LungNet checkpoint, or an ensemble of them.
 
-    The preprocessing (clip, normalization, size, context slices) comes from the
-    checkpoint, so the scan is prepared exactly as the training slices were.
+    The preprocessing (clip, normalization, size) comes from the checkpoint, so the scan is
+    prepared exactly as the training slices were. With several checkpoints (for instance the
+    folds of a cross-validation) their probabilities are averaged; they must share one
+    preprocessing, and each gets the context slices it was trained with.
 
     Args:
-        checkpoint: path to a ``.ckpt`` written by ``lungnet train``.
+        checkpoint: path to a ``.ckpt`` written by ``lungnet train``, or a list of them.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: slices per forward pass (default: 64 on GPU, 8 on CPU).
         tta: average the predictions of the slice and its in-plane flips.
@@ -73,11 +76,12 @@ class Predictor:
 
     Raises:
         ConfigError: a setting out of its range (see :class:`PredictSettings`).
+        CheckpointError: a checkpoint cannot be used, or the ensemble's preprocessing differs.
     """
 
     def __init__(
         self,
-        checkpoint: str | Path,
+        checkpoint: str | Path | Sequence[str | Path],
         device: str = "auto",
         batch_size: int | None = None,
         tta: bool = False,
@@ -91,16 +95,31 @@ class Predictor:
             tta=tta,
             min_tumor_volume_mm3=float(min_tumor_volume_mm3),
         )
-        loaded = load_checkpoint(checkpoint)
+        paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
+        if not paths:
+            raise ConfigError("checkpoint (--checkpoint) needs at least one checkpoint")
+        loaded = [load_checkpoint(p) for p in paths]
+        for path, other in zip(paths[1:], loaded[1:], strict=True):
+            if other.preprocess != loaded[0].preprocess:
+                raise CheckpointError(
+                    path,
+                    f"was trained on other preprocessing than {paths[0]} "
+                    f"({other.preprocess.to_dict()} vs {loaded[0].preprocess.to_dict()}); "
+                    "an ensemble needs one preprocessing",
+                )
         self.device = resolve_device(settings.device)
-        self.preprocess = loaded.preprocess
-        self.context_slices = loaded.context_slices
-        self.hyper_parameters = loaded.hyper_parameters
+        self.preprocess = loaded[0].preprocess
+        self.context_slices = loaded[0].context_slices
+        self.hyper_parameters = loaded[0].hyper_parameters
         self.batch_size = settings.batch_size or (64 if self.device.type == "cuda" else 8)
         self.tta = settings.tta
         self.min_tumor_volume_mm3 = settings.min_tumor_volume_mm3
         self.autocast_dtype = inference_autocast_dtype(settings.precision, self.device)
-        self.model = loaded.model.to(self.device, memory_format=torch.channels_last)
+        self.members = [
+            (item.model.to(self.device, memory_format=torch.channels_last), item.context_slices)
+            for item in loaded
+        ]
+        self.model = self.members[0][0]
 
     # ------------------------------------------------------------------ arrays
 
@@ -119,28 +138,35 @@ class Predictor:
         if n == 0:
             return out
         stack = torch.from_numpy(np.ascontiguousarray(slices))
-        k = self.context_slices
         autocast = (
             torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
             if self.autocast_dtype is not None
             else contextlib.nullcontext()
         )
         for start in range(0, n, self.batch_size):
-            idx = range(start, min(start + self.batch_size, n))
-            if k:
-                channels = torch.tensor([context_indices(i, n, k) for i in idx])
-                batch = stack[channels]  # (B, 1 + 2k, H, W)
-            else:
-                batch = stack[start : idx.stop, None]
-            batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            with autocast:
-                prob = torch.sigmoid(self.model(batch).float())
-                if self.tta:
-                    prob = prob + torch.sigmoid(self.model(batch.flip(-1)).float()).flip(-1)
-                    prob = prob + torch.sigmoid(self.model(batch.flip(-2)).float()).flip(-2)
-                    prob = prob / 3
-            out[start : idx.stop] = prob[:, 0].float()
+            stop = min(start + self.batch_size, n)
+            total = None
+            for model, k in self.members:
+                if k:
+                    channels = torch.tensor([context_indices(i, n, k) for i in range(start, stop)])
+                    batch = stack[channels]  # (B, 1 + 2k, H, W)
+                else:
+                    batch = stack[start:stop, None]
+                batch = batch.to(self.device, non_blocking=True)
+                batch = batch.contiguous(memory_format=torch.channels_last)
+                with autocast:
+                    prob = self._probabilities(model, batch)
+                total = prob if total is None else total + prob
+            out[start:stop] = (total / len(self.members))[:, 0].float()
         return out
+
+    def _probabilities(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        prob = torch.sigmoid(model(batch).float())
+        if self.tta:
+            prob = prob + torch.sigmoid(model(batch.flip(-1)).float()).flip(-1)
+            prob = prob + torch.sigmoid(model(batch.flip(-2)).float()).flip(-2)
+            prob = prob / 3
+        return prob
 
     # ------------------------------------------------------------------- files
 
