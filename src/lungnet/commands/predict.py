@@ -35,7 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="imagesTs",
         help="which scans of a dataset folder given as --input to predict (default: imagesTs)",
     )
-    p.add_argument("--checkpoint", required=True, help="a .ckpt written by `lungnet train`")
+    p.add_argument(
+        "--checkpoint",
+        nargs="+",
+        required=True,
+        metavar="CKPT",
+        help="a .ckpt written by `lungnet train`; several (e.g. the folds) are averaged as an "
+        "ensemble and must share one preprocessing",
+    )
     p.add_argument(
         "-o",
         "--output-dir",
