@@ -105,6 +105,8 @@ def run_demo(config: DemoConfig, on_stage: Callable[[str, float], None] | None =
     from lungnet.evaluation.evaluate import evaluate_folders
     from lungnet.inference import Predictor
     from lungnet.io import read_ct
+    from lungnet.masks import binarize
+    from lungnet.naming import case_name, output_file_name
     from lungnet.preprocessing import NiftiPreprocessor
     from lungnet.synthetic import write_msd_dataset
     from lungnet.viz.report import write_report
@@ -168,10 +170,10 @@ def run_demo(config: DemoConfig, on_stage: Callable[[str, float], None] | None =
     def reports() -> dict[str, Path]:
         written = {}
         for scan in test_scans:
-            case = scan.name[: -len(".nii.gz")]
+            case = case_name(scan)
             ct = read_ct(scan)
-            mask = read_ct(paths["predictions"] / f"{case}_pred.nii.gz").array > 0.5
-            gt = read_ct(paths["data"] / "labelsTs" / scan.name).array > 0.5
+            mask = binarize(read_ct(paths["predictions"] / output_file_name(case, "mask")).array)
+            gt = binarize(read_ct(paths["data"] / "labelsTs" / scan.name).array)
             written[case] = write_report(ct, mask, paths["reports"], gt=gt, case_name=case, overwrite=True)
         return written
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from lungnet.masks import THRESHOLD
+
 __all__ = ["RandomPatches"]
 
 
@@ -42,7 +44,7 @@ class RandomPatches:
         ph, pw = min(self.size, h), min(self.size, w)
         if (ph, pw) == (h, w):
             return image, mask
-        tumor = mask[:, 0] > 0.5
+        tumor = mask[:, 0] > THRESHOLD
         has_tumor = tumor.flatten(1).any(1).tolist()
         images, masks = [], []
         for i, any_tumor in enumerate(has_tumor):

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from lungnet.masks import THRESHOLD
+
 __all__ = ["AugmentConfig", "BatchAugment", "sampling_grid", "warp"]
 
 
@@ -101,13 +103,13 @@ def warp(
         grid: ``(B, H, W, 2)`` from :func:`sampling_grid`.
 
     Returns:
-        ``(image, mask)`` of the input shapes; the mask is thresholded at 0.5. Edges are
+        ``(image, mask)`` of the input shapes; the mask is thresholded at lungnet.masks.THRESHOLD. Edges are
         filled by repeating the border (air in a chest CT; the mask border is tumor-free).
     """
     c = image.shape[1]
     stacked = torch.cat([image, mask.to(image.dtype)], dim=1)
     out = F.grid_sample(stacked, grid.to(stacked.dtype), mode="bilinear", padding_mode="border", align_corners=False)
-    return out[:, :c], (out[:, c:] > 0.5).to(mask.dtype)
+    return out[:, :c], (out[:, c:] > THRESHOLD).to(mask.dtype)
 
 
 class BatchAugment:

@@ -18,6 +18,7 @@ from lungnet.choices import LOSSES, LR_SCHEDULES
 from lungnet.data.patches import RandomPatches
 from lungnet.data.transforms import AugmentConfig, BatchAugment
 from lungnet.evaluation.metrics import EMPTY_DICE
+from lungnet.masks import THRESHOLD
 from lungnet.models.unet import UNet
 
 __all__ = ["TumorSegmentationTask", "LOSSES", "LR_SCHEDULES", "MONITOR", "soft_dice_loss", "per_volume_dice"]
@@ -47,9 +48,9 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1
 
 
 def _dice_counts(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``(B, 3)`` int64: intersection, predicted and true voxel counts per slice (threshold 0.5)."""
+    """``(B, 3)`` int64: intersection, predicted and true voxel counts per slice (at lungnet.masks.THRESHOLD)."""
     pred = logits.detach() > 0
-    true = target > 0.5
+    true = target > THRESHOLD
     return torch.stack(
         [(pred & true).sum((1, 2, 3)), pred.sum((1, 2, 3)), true.sum((1, 2, 3))], dim=1
     ).long()

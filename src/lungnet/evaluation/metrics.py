@@ -205,7 +205,7 @@ def case_metrics(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float]) -> 
     """All 3D metrics of one case.
 
     Args:
-        pred: ``(X, Y, Z)`` predicted mask, bool or {0, 1} (values > 0.5 are tumor).
+        pred: ``(X, Y, Z)`` predicted mask, bool or {0, 1} (lungnet.masks.binarize).
         gt: ``(X, Y, Z)`` ground-truth mask on the same voxel grid.
         spacing: voxel size in mm along the three axes.
 

@@ -35,6 +35,8 @@ from lungnet.evaluation.lesions import (
 )
 from lungnet.io.atomic import atomic_path
 from lungnet.io.volume import CTVolume
+from lungnet.masks import binarize
+from lungnet.naming import case_name, output_file_name
 from lungnet.radiomics.tables import radiomics_paths
 from lungnet.viz.colors import GT_COLOR, PRED_COLOR
 from lungnet.viz.report_html import (
@@ -65,20 +67,14 @@ MONTAGE_SLICES = 16
 
 def case_name_of(path: str | Path | None) -> str:
     """``lung_001`` for ``.../lung_001.nii.gz`` (or a DICOM folder's name)."""
-    if path is None:
-        return "scan"
-    name = Path(path).name
-    for suffix in (".nii.gz", ".nii"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+    return "scan" if path is None else case_name(path)
 
 
 def report_paths(output_dir: str | Path, case_name: str) -> dict[str, Path]:
     """The files :func:`write_report` writes, by kind."""
     out = Path(output_dir)
     return {
-        "html": out / f"{case_name}_report.html",
+        "html": out / output_file_name(case_name, "report", ".html"),
         "montage": out / f"{case_name}_montage.png",
         "orthogonal": out / f"{case_name}_orthogonal.png",
         "json": out / f"{case_name}_tumors.json",
@@ -265,7 +261,7 @@ def write_report(
 
     Args:
         ct: the scan (canonical RAS, HU).
-        mask: ``(X, Y, Z)`` predicted mask on ``ct``'s canonical grid (uint8/bool; > 0.5 is tumor).
+        mask: ``(X, Y, Z)`` predicted mask on ``ct``'s canonical grid (uint8/bool; lungnet.masks.binarize).
         output_dir: folder for the files (created).
         gt: optional ``(X, Y, Z)`` ground-truth mask on the same grid.
         probabilities: optional ``(X, Y, Z)`` float tumor probabilities in [0, 1].
@@ -290,8 +286,8 @@ def write_report(
             raise ValueError(
                 f"{key} shape {tuple(np.shape(value))} differs from the scan's {ct.shape}"
             )
-    pred = np.asarray(mask) > 0.5
-    truth = None if gt is None else np.asarray(gt) > 0.5
+    pred = binarize(mask)
+    truth = None if gt is None else binarize(gt)
     found = list(lesions) if lesions is not None else measure_lesions(pred, ct)
     # through the largest predicted tumor, else the largest missed one, else the centre
     radiomics = _radiomics_of(radiomics_paths(output_dir, name)["json"], found)
