@@ -49,8 +49,14 @@ def run_command(cmd: list[str]) -> dict:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{shlex.join(cmd)} exited {code}:\n{output.decode()[-2000:]}")
-    # ru_maxrss of a reaped child covers its reaped descendants too (Linux: kilobytes).
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "load_1min_before": load}
+    # ru_maxrss of a reaped child covers its reaped descendants too (Linux: kilobytes), and
+    # its CPU times include theirs: the CPU seconds hardly depend on what else is running.
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "load_1min_before": load,
+    }
 
 
 def alternate(commands: dict[str, list[str]], repeats: int, out: Path) -> dict:
@@ -169,13 +175,16 @@ def main() -> None:
             "runs_s": [round(r["wall_s"], 3) for r in rs],
             "median_s": round(median, 3),
             "s_per_volume": round(median / len(shapes), 3),
+            "cpu_s_median": round(statistics.median(r["cpu_s"] for r in rs), 3),
             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in rs), 1),
             "slice_files": measured["files"][name],
             "load_1min_before_runs": [round(r["load_1min_before"], 2) for r in rs],
         }
     base = summary["baseline"]["median_s"]
+    base_cpu = summary["baseline"]["cpu_s_median"]
     for s in summary.values():
         s["speedup_vs_baseline"] = round(base / s["median_s"], 2)
+        s["cpu_s_ratio_baseline_to_this"] = round(base_cpu / s["cpu_s_median"], 2)
     one, two = summary["lungnet 1 worker"], summary["lungnet 2 workers"]
     results = {
         "speedup_1_worker": one["speedup_vs_baseline"],
@@ -194,11 +203,14 @@ def main() -> None:
         f"\n{len(shapes)} volume(s) {shapes} -> {args.target} x {args.target}, clip {args.clip}; "
         f"{args.repeats} alternating run(s) each, medians"
     )
-    print(f"{'variant':<20}{'median s':>10}{'s/volume':>10}{'vs baseline':>13}{'peak RSS MB':>13}")
+    print(
+        f"{'variant':<20}{'median s':>10}{'s/volume':>10}{'vs baseline':>13}{'peak RSS MB':>13}"
+        f"{'CPU s':>10}"
+    )
     for name, s in summary.items():
         print(
             f"{name:<20}{s['median_s']:>10.2f}{s['s_per_volume']:>10.2f}"
-            f"{s['speedup_vs_baseline']:>12.2f}x{s['peak_rss_mb']:>13.0f}"
+            f"{s['speedup_vs_baseline']:>12.2f}x{s['peak_rss_mb']:>13.0f}{s['cpu_s_median']:>10.2f}"
         )
     print(f"scaling 1 -> 2 workers: {results['scaling_1_to_2_workers']:.2f}x")
     print(f"targets met: {results['targets_met']}")
