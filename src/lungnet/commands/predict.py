@@ -52,6 +52,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_options(p, PredictSettings)
     p.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        metavar="N",
+        help="shard the scans over N processes, one per GPU (or CPU processes without CUDA); "
+        "each scan is written once (default: 1)",
+    )
+    p.add_argument(
+        "--num-nodes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="machines taking part, launched as Lightning training is (torchrun, SLURM)",
+    )
+    p.add_argument(
         "--save-probabilities", action="store_true", help="also write <name>_prob.nii.gz (float32)"
     )
     p.add_argument("--overwrite", action="store_true", help="redo scans whose output already exists")
@@ -78,22 +93,41 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lungnet.inference import Predictor, output_name
+    from lungnet.errors import ConfigError
+    from lungnet.inference import Predictor, load_checkpoint, output_name
     from lungnet.inference.inputs import find_scans
     from lungnet.inference.settings import PredictSettings
+    from lungnet.inference.sharding import launch_shards, single_process
     from lungnet.options import config_from_args
 
+    if args.devices < 1 or args.num_nodes < 1:
+        raise ConfigError("devices (--devices) and num_nodes (--num-nodes) must be >= 1")
     settings = config_from_args(PredictSettings, args)
-    predictor = Predictor(args.checkpoint, **dataclasses.asdict(settings))
     found = find_scans(args.inputs, split=args.split)
-    for entry, reason in found.skipped:
-        print(f"skipped: {entry}: {reason}", file=sys.stderr)
-    scans = found.scans
-    if not scans:
+    if not found.scans:
         print(f"lungnet predict: error: no scans found in {' '.join(args.inputs)}", file=sys.stderr)
         return 1
+    shard = single_process()
+    if args.devices * args.num_nodes > 1:
+        for path in args.checkpoint:  # a bad checkpoint is one line before any process starts
+            load_checkpoint(path)
+        shard = launch_shards(args.devices, args.num_nodes, settings.device)
+    predictor = Predictor(args.checkpoint, **dataclasses.asdict(settings))
+    if shard.rank == 0:
+        for entry, reason in found.skipped:
+            print(f"skipped: {entry}: {reason}", file=sys.stderr)
+    scans = shard.take(found.scans)
     output_dir = Path(args.output_dir)
+    # Two inputs with one output name would overwrite each other; found before sharding,
+    # so that every process agrees which one is refused.
     claimed: dict[Path, Path] = {}
+    clashes: dict[Path, Path] = {}
+    for scan in found.scans:
+        target = output_dir / output_name(scan)
+        if target in claimed:
+            clashes[scan] = claimed[target]
+        else:
+            claimed[target] = scan
     failed = 0
     radiomics = None
     if args.radiomics:
@@ -101,12 +135,11 @@ def run(args: argparse.Namespace) -> int:
 
         radiomics = RadiomicsBatch(output_dir)
     for scan in scans:
-        target = output_dir / output_name(scan)
-        if target in claimed:
-            print(f"failed: {scan}: its output name {target.name} is already used by {claimed[target]}", file=sys.stderr)
+        if scan in clashes:
+            name = output_name(scan)
+            print(f"failed: {scan}: its output name {name} is already used by {clashes[scan]}", file=sys.stderr)
             failed += 1
             continue
-        claimed[target] = scan
         outcome = predictor.predict_file(scan, output_dir, overwrite=args.overwrite,
                                          save_probabilities=args.save_probabilities, report=args.report,
                                          dicom_seg=args.dicom_seg)
@@ -117,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         if radiomics is not None:
             radiomics.add(scan, outcome.mask_path, report=outcome.report_path)
         if outcome.status == "skipped":
-            print(f"kept:   {outcome.mask_path} (exists; --overwrite redoes it)")
+            print(f"kept:   {outcome.mask_path} (exists; --overwrite redoes it)", flush=True)
             continue
         line = f"done:   {outcome.mask_path}  ({outcome.tumor_voxels} tumor voxels, {outcome.seconds['total']:.1f} s)"
         if outcome.note:
@@ -126,8 +159,14 @@ def run(args: argparse.Namespace) -> int:
             line += f"\n        report: {outcome.report_path}"
         if outcome.dicom_seg_path is not None:
             line += f"\n        dicom seg: {outcome.dicom_seg_path}"
-        print(line)
+        print(line, flush=True)
+    failed = sum(shard.gather(failed))
     if radiomics is not None:
-        radiomics.finish()
-    print(f"{len(scans)} scan(s): {len(scans) - failed} ok, {failed} failed")
+        radiomics.done = [item for part in shard.gather(radiomics.done) for item in part]
+        if shard.rank == 0:
+            radiomics.finish()
+    total = len(found.scans)
+    if shard.rank == 0:
+        where = f" on {shard.world_size} processes" if shard.world_size > 1 else ""
+        print(f"{total} scan(s){where}: {total - failed} ok, {failed} failed")
     return 1 if failed else 0
