@@ -133,14 +133,19 @@ class _LossRecorder(L.Callback):
         self.losses.append(float(outputs["loss"]))
 
 
-def test_same_seed_gives_the_same_loss_curve_on_cpu(slice_folder, tmp_path):
-    curves = []
+def test_same_seed_gives_the_same_loss_curve_and_checkpoint_on_cpu(slice_folder, tmp_path):
+    curves, weights = [], []
     for run in range(2):
         recorder = _LossRecorder()
-        train(tiny_config(slice_folder, tmp_path / str(run), seed=5, extra_callbacks=[recorder]))
+        result = train(
+            tiny_config(slice_folder, tmp_path / str(run), seed=5, extra_callbacks=[recorder])
+        )
         curves.append(recorder.losses)
+        weights.append(torch.load(result.last_checkpoint, weights_only=True)["state_dict"])
     assert len(curves[0]) == 6
     assert curves[0] == curves[1]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     other = _LossRecorder()
     train(tiny_config(slice_folder, tmp_path / "other", seed=6, extra_callbacks=[other]))
     assert other.losses != curves[0]
