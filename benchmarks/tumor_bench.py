@@ -34,7 +34,13 @@ from record import RESULTS_DIR, provenance, write_results  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lungnet.synthetic import NoduleLibrary, TumorSpec, make_phantom, sample_tumor_specs  # noqa: E402
+from lungnet.synthetic import (  # noqa: E402
+    NoduleLibrary,
+    Tissue,
+    TumorSpec,
+    make_phantom,
+    sample_tumor_specs,
+)
 from lungnet.synthetic.insert import write_inserted_dataset  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,14 +162,13 @@ def main() -> None:
         }
         print(f"lungnet insert on {REAL.name}: {record['insert']['seconds_per_scan']} s per scan")
 
-    cells = list(GALLERY)
     library = NoduleLibrary(LIBRARY) if LIBRARY.is_dir() else None
-    fig, axes = plt.subplots(
-        2, len(cells) + (library is not None), figsize=(2.6 * (len(cells) + 1), 5.6)
-    )
-    for c, (title, spec, seed) in enumerate(cells):
+    columns = 6
+    fig, axes = plt.subplots(4, columns, figsize=(3.0 * columns, 12.4))
+    for c, (title, spec, seed) in enumerate(GALLERY):
         p = make_phantom(seed, size=args.gallery_size, tumor_specs=[spec])
-        draw(axes[:, c], p, title)
+        band = 2 * (c // columns)
+        draw(axes[band : band + 2, c % columns], p, title)
     if library is not None:
         p = make_phantom(
             12,
@@ -173,7 +178,10 @@ def main() -> None:
             nodule_library=library,
             library_share=1.0,
         )
-        draw(axes[:, -1], p, "LIDC nodule (library)")
+        draw(axes[2:4, columns - 1], p, "LIDC nodule (library)")
+    for ax in axes.flat:
+        if not ax.has_data():
+            ax.axis("off")
     fig.tight_layout()
     out = RESULTS_DIR / "tumor_kinds_gallery.png"
     fig.savefig(out, dpi=70)
@@ -182,7 +190,8 @@ def main() -> None:
 
 
 def draw(axes, p, title: str) -> None:
-    """One axial crop through the tumor: lung window with the label, soft-tissue window."""
+    """One axial crop through the tumor (or through the middle of its effusion, if it has one):
+    lung window with the label, soft-tissue window."""
     if not p.tumors:
         for ax in axes:
             ax.set_title(f"{title}: not placed", fontsize=8)
@@ -190,6 +199,9 @@ def draw(axes, p, title: str) -> None:
         return
     t = p.tumors[0]
     i, j, k = t.center_voxel
+    fluid = np.argwhere(p.tissue == Tissue.EFFUSION)
+    if t.effusion and len(fluid):
+        i, j, k = (int(v) for v in np.median(fluid, axis=0))
     half = int(max(22.0, 0.9 * t.diameter_mm + 12) / p.spacing[0])
     box = (slice(max(0, i - half), i + half), slice(max(0, j - half), j + half), k)
     for ax, window in zip(axes, ((-1000, 300), (-160, 240)), strict=True):

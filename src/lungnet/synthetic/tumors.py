@@ -59,6 +59,9 @@ _MAX_DIAMETER = 100.0
 
 _IN_LUNG = np.zeros(256, bool)
 _IN_LUNG[[Tissue.LUNG, Tissue.VESSEL]] = True
+# A tumor fills the airways inside it too: a GTV has no holes where a bronchus ran.
+_TUMOR_HOST = _IN_LUNG.copy()
+_TUMOR_HOST[[Tissue.AIRWAY_WALL, Tissue.AIRWAY_LUMEN]] = True
 _INVADABLE = np.zeros(256, bool)  # what a mass growing through the pleura takes with it
 _INVADABLE[[Tissue.FAT, Tissue.MUSCLE, Tissue.AIRWAY_WALL]] = True
 _GAP_MM = 4.0  # minimum distance between two tumors' nominal spheres, so labels never merge
@@ -402,10 +405,10 @@ def _paint_one(
     if spiculated:
         shape |= _spicules(rng, vx, vy, vz, radius)
     tt = tissue[box]
-    allowed = _IN_LUNG[tt]
+    allowed = _TUMOR_HOST[tt]
     if spec.invades:
         depth = float(rng.uniform(4, 15))
-        near = ndi.distance_transform_edt(~allowed, sampling=grid.spacing) <= depth
+        near = ndi.distance_transform_edt(~_IN_LUNG[tt], sampling=grid.spacing) <= depth
         allowed = allowed | (near & _INVADABLE[tt])
     inside = shape & allowed
     nearest = tuple(grid.voxel(c) - np.array([s.start for s in box]))
