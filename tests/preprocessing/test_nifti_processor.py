@@ -467,3 +467,29 @@ def test_a_run_removes_only_temporaries_of_ended_processes(msd_dataset, tmp_path
         msd_dataset, tmp_path / "o", 1
     )
     assert live.is_dir() and not dead.exists()
+
+
+def test_cli_takes_the_folders_as_i_and_o_too_and_says_how_many_workers(msd_dataset, tmp_path):
+    proc = subprocess.run(
+        _cli("-i", str(msd_dataset), "-o", str(tmp_path / "o"), "--clip-slices-min", "0"),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and (tmp_path / "o" / "manifest.json").is_file()
+    assert re.search(r"^workers: [1-9]\d*$", proc.stdout, re.MULTILINE)
+    assert re.search(r"preprocessing with \d+ worker\(s\) \(\d+ cores; ", proc.stderr)
+
+
+@pytest.mark.parametrize(
+    "args, problem",
+    [
+        (["--hu-window", "400", "-1000"], "hu_window must be (low, high) with low < high"),
+        (["-o", "elsewhere"], "give the output folder once"),
+    ],
+)
+def test_cli_bad_settings_exit_2_in_one_line(msd_dataset, tmp_path, args, problem):
+    proc = subprocess.run(
+        _cli(str(msd_dataset), str(tmp_path / "o"), *args), capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert problem in proc.stderr.strip().splitlines()[-1]

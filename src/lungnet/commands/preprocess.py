@@ -1,4 +1,4 @@
-"""`lungnet preprocess INPUT_ROOT OUTPUT_ROOT`: a dataset folder -> training slices + manifest."""
+"""`lungnet preprocess -i INPUT_ROOT -o OUTPUT_ROOT`: a dataset folder -> slices + manifest."""
 
 from __future__ import annotations
 
@@ -15,8 +15,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Cases already done with the same settings are skipped, so a killed run can simply be "
         "rerun. One run at a time writes into an output folder.",
     )
-    p.add_argument("input_root", help="dataset folder with imagesTr/ and labelsTr/")
-    p.add_argument("output_root", help="folder for train/, val/ and manifest.json")
+    # Positional folders are the original usage; -i/-o are every command's spelling.
+    p.add_argument("input_root", nargs="?", help="dataset folder with imagesTr/ and labelsTr/")
+    p.add_argument("output_root", nargs="?", help="folder for train/, val/ and manifest.json")
+    p.add_argument(
+        "-i",
+        "--input",
+        dest="input_option",
+        metavar="INPUT_ROOT",
+        help="the dataset folder, instead of the first positional argument",
+    )
+    p.add_argument(
+        "-o",
+        "--output-dir",
+        dest="output_option",
+        metavar="OUTPUT_ROOT",
+        help="the output folder, instead of the second positional argument",
+    )
     p.add_argument(
         "--target-size", "--target_size", nargs=2, type=int, default=(256, 256), metavar=("H", "W")
     )
@@ -61,38 +76,63 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _usage_error(message: str) -> int:
+    print(f"lungnet preprocess: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _folders(args: argparse.Namespace) -> tuple[str, str] | str:
+    """(input, output) from positionals or -i/-o, or what is wrong with them."""
+    given = {}
+    for name, positional, option, flag in (
+        ("input", args.input_root, args.input_option, "-i/--input"),
+        ("output", args.output_root, args.output_option, "-o/--output-dir"),
+    ):
+        if positional is not None and option is not None:
+            return f"give the {name} folder once, as {flag} or positionally"
+        if positional is None and option is None:
+            return f"the {name} folder is required ({flag})"
+        given[name] = positional if positional is not None else option
+    return given["input"], given["output"]
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from lungnet.preprocessing import NiftiPreprocessor
 
-    workers_bad = args.workers is not None and args.workers < 1
-    if (
-        workers_bad
+    if args.input_option is not None and args.input_root is not None and args.output_root is None:
+        # `preprocess -i IN OUT`: the one positional is the output folder.
+        args.input_root, args.output_root = None, args.input_root
+    folders = _folders(args)
+    if isinstance(folders, str):
+        return _usage_error(folders)
+    too_small = (
+        (args.workers is not None and args.workers < 1)
         or args.clip_slices_min < 0
         or args.val_split_count < 0
         or min(args.target_size) < 1
-    ):
-        print(
-            "lungnet preprocess: error: --workers and --target-size must be >= 1, "
-            "--clip-slices-min and --val-split-count >= 0",
-            file=sys.stderr,
-        )
-        return 2
-    bar = tqdm(unit="case", desc="preprocess", disable=None)
-    processor = NiftiPreprocessor(
-        target_size=tuple(args.target_size),
-        clip_slices_min=args.clip_slices_min,
-        normalization="window" if args.hu_window else "scale",
-        hu_window=tuple(args.hu_window) if args.hu_window else None,
-        workers=args.workers,
-        progress=lambda outcome: bar.update(1),
-        wait_for_other_run=args.wait,
     )
-    try:
-        result = processor.run(
-            args.input_root, args.output_root, val_split_count=args.val_split_count
+    if too_small:
+        return _usage_error(
+            "--workers and --target-size must be >= 1, --clip-slices-min and --val-split-count >= 0"
         )
+    bar = tqdm(unit="case", desc="preprocess", disable=None)
+    try:
+        processor = NiftiPreprocessor(
+            target_size=tuple(args.target_size),
+            clip_slices_min=args.clip_slices_min,
+            normalization="window" if args.hu_window else "scale",
+            hu_window=tuple(args.hu_window) if args.hu_window else None,
+            workers=args.workers,
+            progress=lambda outcome: bar.update(1),
+            wait_for_other_run=args.wait,
+        )
+    except ValueError as e:  # a setting out of range, e.g. --hu-window 400 -1000
+        bar.close()
+        return _usage_error(str(e))
+    try:
+        result = processor.run(*folders, val_split_count=args.val_split_count)
     finally:
         bar.close()
     for outcome in result.failed:
