@@ -164,3 +164,18 @@ def test_preprocessing_does_not_load_torch():
     code = "import sys, lungnet.preprocessing as p; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("normalization", ["scale", "window"])
+def test_the_input_volume_is_left_as_it_was(normalization):
+    # read_ct's arrays are Fortran-ordered float32: their slices are C-ordered views.
+    hu = np.asfortranarray(np.random.default_rng(3).normal(-500, 800, (32, 32, 8)), np.float32)
+    before = hu.copy()
+    config = PreprocessConfig(
+        target_size=(16, 16),
+        clip_slices_min=0,
+        normalization=normalization,
+        hu_window=(-1000.0, 400.0) if normalization == "window" else None,
+    )
+    preprocess_image(hu, config)
+    np.testing.assert_array_equal(hu, before)
