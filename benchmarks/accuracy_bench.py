@@ -1,8 +1,11 @@
 """Accuracy on held-out phantoms: 3D Dice, HD95 and lesion sensitivity by tumor size.
 
-    python benchmarks/accuracy_bench.py --preset cpu      # the demo's settings, 64 training phantoms, 4,000 steps (~10 min, 2 cores)
-    python benchmarks/accuracy_bench.py --preset cpu_noaug  # the same without augmentation or small-component removal
-    python benchmarks/accuracy_bench.py --preset gpu      # the original's settings: 512 px scans -> 256, width 64, BCE
+    python benchmarks/accuracy_bench.py --preset cpu        # the demo's settings, 64 phantoms,
+                                                            # 4,000 steps (~10 min, 2 cores)
+    python benchmarks/accuracy_bench.py --preset cpu_noaug  # the same without augmentation or
+                                                            # small-component removal
+    python benchmarks/accuracy_bench.py --preset gpu        # the original's settings: 512 px
+                                                            # scans -> 256, width 64, BCE
     python benchmarks/accuracy_bench.py --preset cpu --quick   # tiny, to test the script
 
 It runs the same pipeline as ``lungnet demo`` (synth -> preprocess -> train -> predict
@@ -27,26 +30,57 @@ from pathlib import Path
 from record import RESULTS_DIR
 
 # The demo's settings with more phantoms and longer training (bf16 on a CPU with AMX).
-_CPU = dict(train_cases=64, val_cases=8, test_cases=20, size=128, base_channels=16, norm="batch",
-            hu_window=(-1000.0, 400.0), context_slices=1, loss="bce_dice", learning_rate=2e-3,
-            lr_schedule="poly", batch_size=8, augment=True, max_epochs=40, steps_per_epoch=100, val_every=4,
-            min_tumor_volume_mm3=250.0)
+_CPU = dict(
+    train_cases=64,
+    val_cases=8,
+    test_cases=20,
+    size=128,
+    base_channels=16,
+    norm="batch",
+    hu_window=(-1000.0, 400.0),
+    context_slices=1,
+    loss="bce_dice",
+    learning_rate=2e-3,
+    lr_schedule="poly",
+    batch_size=8,
+    augment=True,
+    max_epochs=40,
+    steps_per_epoch=100,
+    val_every=4,
+    min_tumor_volume_mm3=250.0,
+)
 PRESETS = {
     "cpu": _CPU,
     # The same without augmentation and without dropping small components: both can cost small
     # tumors (a warped mask of a few voxels can vanish; a small prediction falls under 250 mm3).
     "cpu_noaug": {**_CPU, "augment": False, "min_tumor_volume_mm3": 0.0},
-    # The original's: classic U-Net, HU / 3071, single slices, BCE, constant learning rate, augmentation.
-    "gpu": dict(train_cases=64, val_cases=8, test_cases=20, size=512, target_size=256, base_channels=64,
-                norm="none", hu_window=None, context_slices=0, loss="bce", learning_rate=1e-3,
-                lr_schedule="constant", batch_size=16, augment=True, max_epochs=40, steps_per_epoch=150,
-                min_tumor_volume_mm3=0.0),
+    # The original's: classic U-Net, HU / 3071, single slices, BCE, constant learning rate,
+    # augmentation.
+    "gpu": dict(
+        train_cases=64,
+        val_cases=8,
+        test_cases=20,
+        size=512,
+        target_size=256,
+        base_channels=64,
+        norm="none",
+        hu_window=None,
+        context_slices=0,
+        loss="bce",
+        learning_rate=1e-3,
+        lr_schedule="constant",
+        batch_size=16,
+        augment=True,
+        max_epochs=40,
+        steps_per_epoch=150,
+        min_tumor_volume_mm3=0.0,
+    ),
 }
 BINS = (("<10 mm", 0.0, 10.0), ("10-20 mm", 10.0, 20.0), (">20 mm", 20.0, math.inf))
 
 
 def lesions_by_size(pred_dir: Path, gt_dir: Path) -> list[dict]:
-    """Every ground-truth lesion of the test set: equivalent diameter (mm) and whether it was detected."""
+    """Every ground-truth lesion of the test set: equivalent diameter (mm), and if it was found."""
     import numpy as np
 
     from lungnet.evaluation.lesions import label_lesions
@@ -62,17 +96,21 @@ def lesions_by_size(pred_dir: Path, gt_dir: Path) -> list[dict]:
         for i in range(1, n + 1):
             region = labels == i
             volume = float(region.sum()) * voxel_mm3
-            found.append({
-                "case": case,
-                "diameter_mm": (6.0 * volume / math.pi) ** (1.0 / 3.0),
-                "volume_ml": volume / 1000.0,
-                "detected": bool(pred[region].any()),
-            })
+            found.append(
+                {
+                    "case": case,
+                    "diameter_mm": (6.0 * volume / math.pi) ** (1.0 / 3.0),
+                    "volume_ml": volume / 1000.0,
+                    "detected": bool(pred[region].any()),
+                }
+            )
     return found
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="tiny sizes, for testing this script")
@@ -85,12 +123,28 @@ def main() -> None:
 
     settings = dict(PRESETS[args.preset])
     if args.quick:
-        settings.update(train_cases=2, val_cases=1, test_cases=2, size=48, target_size=None, base_channels=4,
-                        max_epochs=1, steps_per_epoch=2, batch_size=4, val_every=1)
+        settings.update(
+            train_cases=2,
+            val_cases=1,
+            test_cases=2,
+            size=48,
+            target_size=None,
+            base_channels=4,
+            max_epochs=1,
+            steps_per_epoch=2,
+            batch_size=4,
+            val_every=1,
+        )
     with tempfile.TemporaryDirectory() as tmp:
-        config = DemoConfig(output_dir=Path(tmp) / "run", seed=args.seed, tumor_diameter_mm=(5.0, 50.0),
-                            tumor_count=(0, 4), write_reports=False,
-                            clip_slices_min=4 if args.quick else 30, **settings)
+        config = DemoConfig(
+            output_dir=Path(tmp) / "run",
+            seed=args.seed,
+            tumor_diameter_mm=(5.0, 50.0),
+            tumor_count=(0, 4),
+            write_reports=False,
+            clip_slices_min=4 if args.quick else 30,
+            **settings,
+        )
         result = run_demo(config, on_stage=lambda name, s: print(f"{name}: {s:.1f} s", flush=True))
         lesions = lesions_by_size(result.paths["predictions"], result.paths["data"] / "labelsTs")
 
@@ -110,11 +164,15 @@ def main() -> None:
         "preset": args.preset,
         "quick": args.quick,
         "date": time.strftime("%Y-%m-%d"),
-        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+        "device": torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else f"CPU, {torch.get_num_threads()} threads",
         "platform": platform.platform(),
         "settings": s["settings"],
         "test_dice_mean": s["test_dice_mean"],
-        "test_dice_median": statistics.median(c["dice"] for c in tumor_rows) if tumor_rows else None,
+        "test_dice_median": statistics.median(c["dice"] for c in tumor_rows)
+        if tumor_rows
+        else None,
         "test_hd95_mm_median": statistics.median(hd95) if hd95 else None,
         "lesion_sensitivity": s["lesion_sensitivity"],
         "false_positive_lesions_per_case": s["false_positive_lesions"] / max(1, s["test_cases"]),
@@ -129,11 +187,17 @@ def main() -> None:
     def fmt(v, d=3):
         return "-" if v is None else f"{v:.{d}f}"
 
-    print(f"\nAccuracy, preset {args.preset} ({record['device']}), {s['tumor_bearing_test_cases']} tumor-bearing "
-          f"of {s['test_cases']} held-out phantoms")
-    print(f"3D Dice mean {fmt(record['test_dice_mean'])}, median {fmt(record['test_dice_median'])}; "
-          f"HD95 median {fmt(record['test_hd95_mm_median'], 1)} mm; lesion sensitivity {fmt(s['lesion_sensitivity'])}; "
-          f"false-positive lesions per case {record['false_positive_lesions_per_case']:.2f}")
+    print(
+        f"\nAccuracy, preset {args.preset} ({record['device']}), "
+        f"{s['tumor_bearing_test_cases']} tumor-bearing "
+        f"of {s['test_cases']} held-out phantoms"
+    )
+    print(
+        f"3D Dice mean {fmt(record['test_dice_mean'])}, median {fmt(record['test_dice_median'])}; "
+        f"HD95 median {fmt(record['test_hd95_mm_median'], 1)} mm; "
+        f"lesion sensitivity {fmt(s['lesion_sensitivity'])}; "
+        f"false-positive lesions per case {record['false_positive_lesions_per_case']:.2f}"
+    )
     print(f"{'tumor size':<12}{'lesions':>9}{'detected':>10}{'sensitivity':>13}")
     for label, row in by_size.items():
         print(f"{label:<12}{row['lesions']:>9}{row['detected']:>10}{fmt(row['sensitivity']):>13}")

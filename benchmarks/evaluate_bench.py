@@ -38,9 +38,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--out", type=Path, default=RESULTS_DIR / "evaluate_bench.json"
-    )
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "evaluate_bench.json")
     args = parser.parse_args()
 
     import nibabel as nib
@@ -91,10 +89,17 @@ def main() -> int:
             lambda: measure_lesions(pred, ct), args.repeats
         )
         html_s, html = _timed(
-            lambda: write_report(ct, pred.astype(np.uint8), tmp / "rep", gt=gt.astype(np.uint8),
-                                 case_name="c", lesions=lesions, overwrite=True),
+            lambda: write_report(
+                ct,
+                pred.astype(np.uint8),
+                tmp / "rep",
+                gt=gt.astype(np.uint8),
+                case_name="c",
+                lesions=lesions,
+                overwrite=True,
+            ),
             1,
-        )  # fmt: skip
+        )
         rows["write_report (PNGs + HTML, with ground truth)"] = html_s
         html_mb = html.stat().st_size / 1e6
 
@@ -111,8 +116,10 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"case {tuple(gt.shape)} spacing {tuple(round(s, 3) for s in ph.spacing)} mm, "
-          f"gt {report['gt_voxels']} voxels, pred {report['pred_voxels']} voxels")  # fmt: skip
+    print(
+        f"case {tuple(gt.shape)} spacing {tuple(round(s, 3) for s in ph.spacing)} mm, "
+        f"gt {report['gt_voxels']} voxels, pred {report['pred_voxels']} voxels"
+    )
     for k, v in rows.items():
         print(f"  {k:<48} {v:7.2f} s")
     print(f"  HTML report size: {html_mb:.2f} MB")

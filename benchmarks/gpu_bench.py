@@ -1,7 +1,7 @@
-"""Training and inference speed on one GPU: slices/s and seconds per scan, bf16 + channels_last vs defaults.
+"""Training and inference speed on one GPU: slices/s and seconds per scan, bf16 vs defaults.
 
-    python benchmarks/gpu_bench.py                  # GPU: 256 x 256, widths 32 and 64, batch 16 (< 4 min)
-    python benchmarks/gpu_bench.py --quick          # tiny sizes on whatever device, seconds (tests the script)
+    python benchmarks/gpu_bench.py                  # GPU: 256 px, widths 32 and 64, batch 16
+    python benchmarks/gpu_bench.py --quick          # tiny sizes on any device (tests the script)
     python benchmarks/gpu_bench.py --out DIR        # JSON goes to DIR (default: benchmarks/results)
 
 Needs torch and lightning, plus numpy, nibabel and isal (imported through
@@ -42,11 +42,17 @@ from record import RESULTS_DIR
 def device_name() -> str:
     import torch
 
-    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
+    return (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else f"CPU ({os.cpu_count()} cores)"
+    )
 
 
-def write_synthetic_folder(root: Path, train_cases: int, val_cases: int, slices: int, size: int, seed: int = 0) -> Path:
-    """Write a preprocessed folder (manifest.json + per-slice .npy) of noisy slices with disk tumors.
+def write_synthetic_folder(
+    root: Path, train_cases: int, val_cases: int, slices: int, size: int, seed: int = 0
+) -> Path:
+    """Write a preprocessed folder (manifest + per-slice .npy) of noisy slices with disk tumors.
 
     The content only needs realistic sizes and a realistic tumor share (1 slice in 4), not anatomy.
     """
@@ -78,8 +84,10 @@ def write_synthetic_folder(root: Path, train_cases: int, val_cases: int, slices:
     return root
 
 
-def model_only_rate(width: int, size: int, batch: int, steps: int, warmup: int, fast: bool, device: str) -> float:
-    """Slices/s of forward + BCE + backward + Adam step of the U-Net alone, data already on the device."""
+def model_only_rate(
+    width: int, size: int, batch: int, steps: int, warmup: int, fast: bool, device: str
+) -> float:
+    """Slices/s of forward + BCE + backward + Adam step of the U-Net alone, data on the device."""
     import torch
     import torch.nn.functional as F
 
@@ -141,38 +149,54 @@ def _throughput_callback(warmup: int):
 
         @property
         def rate(self) -> float:
-            return self.slices / (self.end - self.start) if self.start is not None and self.slices else float("nan")
+            return (
+                self.slices / (self.end - self.start)
+                if self.start is not None and self.slices
+                else float("nan")
+            )
 
     return Throughput()
 
 
-def end_to_end_rate(data_dir: Path, workdir: Path, width: int, batch: int, steps: int, warmup: int, fast: bool,
-                    workers: int, accelerator: str, context_slices: int = 0) -> float:
+def end_to_end_rate(
+    data_dir: Path,
+    workdir: Path,
+    width: int,
+    batch: int,
+    steps: int,
+    warmup: int,
+    fast: bool,
+    workers: int,
+    accelerator: str,
+    context_slices: int = 0,
+) -> float:
     """Slices/s through ``lungnet.engine.training`` (the ``lungnet train`` code path), one epoch."""
     from lungnet.engine import TrainConfig, train
 
     timer = _throughput_callback(warmup)
-    train(TrainConfig(
-        data_dir=data_dir,
-        default_root_dir=workdir,
-        batch_size=batch,
-        max_epochs=1,
-        limit_train_batches=warmup + steps,
-        base_channels=width,
-        context_slices=context_slices,
-        device={"gpu": "cuda"}.get(accelerator, accelerator),
-        devices=1,
-        precision="bf16-mixed" if fast else "32-true",
-        channels_last=fast,
-        workers=workers,
-        num_sample_figures=0,
-        extra_callbacks=[timer],
-    ))
+    train(
+        TrainConfig(
+            data_dir=data_dir,
+            default_root_dir=workdir,
+            batch_size=batch,
+            max_epochs=1,
+            limit_train_batches=warmup + steps,
+            base_channels=width,
+            context_slices=context_slices,
+            device={"gpu": "cuda"}.get(accelerator, accelerator),
+            devices=1,
+            precision="bf16-mixed" if fast else "32-true",
+            channels_last=fast,
+            workers=workers,
+            num_sample_figures=0,
+            extra_callbacks=[timer],
+        )
+    )
     return timer.rate
 
 
 def augmentation_ms(size: int, batch: int, repeats: int, device: str) -> float:
-    """Median milliseconds of LungNet's affine + elastic warp of a batch (images + masks) on the device."""
+    """Median milliseconds of LungNet's affine + elastic warp of a batch (images + masks)."""
     import statistics
 
     import torch
@@ -219,20 +243,55 @@ def training_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
     train_cases = -(-slices_needed // per_case)
     data = write_synthetic_folder(workdir / "processed", train_cases, 1, per_case, args.size)
     aug = augmentation_ms(args.size, args.batch, 20, device)
-    rows = [{"section": "augmentation", "size": args.size, "batch": args.batch, "device": device,
-             "affine_elastic_batch_ms": round(aug, 3)}]
-    print(f"  affine + elastic of {args.batch} slices + masks at {args.size} px on {device}: {aug:.2f} ms", flush=True)
+    rows = [
+        {
+            "section": "augmentation",
+            "size": args.size,
+            "batch": args.batch,
+            "device": device,
+            "affine_elastic_batch_ms": round(aug, 3),
+        }
+    ]
+    print(
+        f"  affine + elastic of {args.batch} slices + masks at {args.size} px on {device}: "
+        f"{aug:.2f} ms",
+        flush=True,
+    )
     for width in args.widths:
         for fast in (True, False):
             mode = "bf16+channels_last" if fast else "defaults"
-            model = model_only_rate(width, args.size, args.batch, args.steps, args.warmup, fast, device)
-            e2e = end_to_end_rate(data, workdir / "runs", width, args.batch, args.steps, args.warmup, fast,
-                                  workers, accelerator)
-            rows.append({"section": "training", "width": width, "mode": mode, "size": args.size,
-                         "batch": args.batch, "loader_workers": workers, "model_only_slices_s": round(model, 1),
-                         "end_to_end_slices_s": round(e2e, 1), "e2e_over_model": round(e2e / model, 3)})
-            print(f"  width {width:3d} {mode:19s} model-only {model:8.1f}  end-to-end {e2e:8.1f} slices/s",
-                  flush=True)
+            model = model_only_rate(
+                width, args.size, args.batch, args.steps, args.warmup, fast, device
+            )
+            e2e = end_to_end_rate(
+                data,
+                workdir / "runs",
+                width,
+                args.batch,
+                args.steps,
+                args.warmup,
+                fast,
+                workers,
+                accelerator,
+            )
+            rows.append(
+                {
+                    "section": "training",
+                    "width": width,
+                    "mode": mode,
+                    "size": args.size,
+                    "batch": args.batch,
+                    "loader_workers": workers,
+                    "model_only_slices_s": round(model, 1),
+                    "end_to_end_slices_s": round(e2e, 1),
+                    "e2e_over_model": round(e2e / model, 3),
+                }
+            )
+            print(
+                f"  width {width:3d} {mode:19s} model-only {model:8.1f}  "
+                f"end-to-end {e2e:8.1f} slices/s",
+                flush=True,
+            )
     return rows
 
 
@@ -247,7 +306,7 @@ def _sync() -> None:
 
 
 def inference_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
-    """Model-only inference slices/s, and seconds per MSD-sized scan from file read to file written."""
+    """Model-only inference slices/s, and seconds per MSD-sized scan from read to written."""
     import statistics
 
     import nibabel as nib
@@ -276,7 +335,11 @@ def inference_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
         torch.save(checkpoint_dict(model, preprocess), ckpt)
         for precision in ("bf16", "fp32"):
             predictor = Predictor(ckpt, device=device, precision=precision, batch_size=batch)
-            x = np.random.default_rng(0).normal(0, 0.3, (batch * 4, args.size, args.size)).astype(np.float32)
+            x = (
+                np.random.default_rng(0)
+                .normal(0, 0.3, (batch * 4, args.size, args.size))
+                .astype(np.float32)
+            )
             predictor.predict_slices(x)  # warm-up: kernel selection, allocator
             times = []
             for _ in range(3):
@@ -286,14 +349,32 @@ def inference_section(args: argparse.Namespace, workdir: Path) -> list[dict]:
                 _sync()
                 times.append(time.perf_counter() - start)
             model_rate = len(x) / statistics.median(times)
-            predictor.predict_file(scan, workdir / "out", overwrite=True)  # warm-up on the real shape
-            runs = [predictor.predict_file(scan, workdir / "out", overwrite=True).seconds for _ in range(3)]
+            predictor.predict_file(
+                scan, workdir / "out", overwrite=True
+            )  # warm-up on the real shape
+            runs = [
+                predictor.predict_file(scan, workdir / "out", overwrite=True).seconds
+                for _ in range(3)
+            ]
             split = {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
-            rows.append({"section": "inference", "width": width, "precision": precision, "size": args.size,
-                         "batch": batch, "device": device, "scan_shape": [scan_size, scan_size, slices],
-                         "model_only_slices_s": round(model_rate, 1), "end_to_end_s": split})
-            print(f"  width {width:3d} {precision:5s} model-only {model_rate:8.1f} slices/s; scan end to end "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in split.items()) + " s", flush=True)
+            rows.append(
+                {
+                    "section": "inference",
+                    "width": width,
+                    "precision": precision,
+                    "size": args.size,
+                    "batch": batch,
+                    "device": device,
+                    "scan_shape": [scan_size, scan_size, slices],
+                    "model_only_slices_s": round(model_rate, 1),
+                    "end_to_end_s": split,
+                }
+            )
+            print(
+                f"  width {width:3d} {precision:5s} model-only {model_rate:8.1f} slices/s; "
+                "scan end to end " + ", ".join(f"{k} {v:.3f}" for k, v in split.items()) + " s",
+                flush=True,
+            )
     return rows
 
 
@@ -305,8 +386,15 @@ SECTIONS = {"training": training_section, "inference": inference_section}
 
 def missing_packages() -> list[str]:
     """Packages the training path imports that this Python lacks."""
-    missing = [m for m in ("torch", "lightning", "numpy", "nibabel", "isal") if importlib.util.find_spec(m) is None]
-    if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+    missing = [
+        m
+        for m in ("torch", "lightning", "numpy", "nibabel", "isal")
+        if importlib.util.find_spec(m) is None
+    ]
+    if (
+        importlib.util.find_spec("tensorboard") is None
+        and importlib.util.find_spec("tensorboardX") is None
+    ):
         missing.append("tensorboard (or tensorboardX)")
     return missing
 
@@ -314,14 +402,32 @@ def missing_packages() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the JSON")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (64 px, width 8, batch 4), seconds")
-    parser.add_argument("--cpu", action="store_true", help="run on the CPU even when CUDA is present")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes (64 px, width 8, batch 4), seconds"
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="run on the CPU even when CUDA is present"
+    )
     parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
     args = parser.parse_args(argv)
     if args.quick:
-        args.size, args.widths, args.batch, args.steps, args.warmup, args.slices = 64, [8], 4, 4, 2, 16
+        args.size, args.widths, args.batch, args.steps, args.warmup, args.slices = (
+            64,
+            [8],
+            4,
+            4,
+            2,
+            16,
+        )
     else:
-        args.size, args.widths, args.batch, args.steps, args.warmup, args.slices = 256, [32, 64], 16, 60, 15, 128
+        args.size, args.widths, args.batch, args.steps, args.warmup, args.slices = (
+            256,
+            [32, 64],
+            16,
+            60,
+            15,
+            128,
+        )
 
     missing = missing_packages()
     if missing:
@@ -333,7 +439,10 @@ def main(argv: list[str] | None = None) -> int:
 
     logging_quiet()
     start = time.perf_counter()
-    print(f"device: {device_name()}  torch {torch.__version__}  lightning {lightning.__version__}", flush=True)
+    print(
+        f"device: {device_name()}  torch {torch.__version__}  lightning {lightning.__version__}",
+        flush=True,
+    )
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="lungnet-gpu-bench-") as tmp:
         for name in args.sections:
@@ -351,17 +460,28 @@ def main(argv: list[str] | None = None) -> int:
     tag = "quick" if args.quick else "full"
     slug = "".join(c if c.isalnum() else "_" for c in payload["device"]).strip("_").lower()
     path = write_json(args.out, f"gpu_bench_{tag}_{slug}.json", payload)
-    print(f"\n{'section':9s} {'width':>5s} {'mode':19s} {'model-only':>11s} {'end-to-end':>11s} {'ratio':>6s}")
+    print(
+        f"\n{'section':9s} {'width':>5s} {'mode':19s} {'model-only':>11s} "
+        f"{'end-to-end':>11s} {'ratio':>6s}"
+    )
     for r in (r for r in rows if r["section"] == "training"):
-        print(f"{r['section']:9s} {r['width']:5d} {r['mode']:19s} {r['model_only_slices_s']:11.1f} "
-              f"{r['end_to_end_slices_s']:11.1f} {r['e2e_over_model']:6.2f}")
+        print(
+            f"{r['section']:9s} {r['width']:5d} {r['mode']:19s} {r['model_only_slices_s']:11.1f} "
+            f"{r['end_to_end_slices_s']:11.1f} {r['e2e_over_model']:6.2f}"
+        )
     inference = [r for r in rows if r["section"] == "inference"]
     if inference:
         shape = " x ".join(map(str, inference[0]["scan_shape"]))
-        print(f"\n{'inference':9s} {'width':>5s} {'precision':9s} {'model-only slices/s':>20s}  seconds per {shape} scan")
+        print(
+            f"\n{'inference':9s} {'width':>5s} {'precision':9s} {'model-only slices/s':>20s}  "
+            f"seconds per {shape} scan"
+        )
         for r in inference:
             split = ", ".join(f"{k} {v:.2f}" for k, v in r["end_to_end_s"].items())
-            print(f"{'':9s} {r['width']:5d} {r['precision']:9s} {r['model_only_slices_s']:20.1f}  {split}")
+            print(
+                f"{'':9s} {r['width']:5d} {r['precision']:9s} "
+                f"{r['model_only_slices_s']:20.1f}  {split}"
+            )
     print(f"\ntotal {payload['wall_s']} s; JSON: {path}")
     return 0
 

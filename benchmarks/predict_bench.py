@@ -2,14 +2,15 @@
 
     python benchmarks/predict_bench.py                    # 1 phantom, 512 x 512 x 300, width 64
     python benchmarks/predict_bench.py --scans 3 --checkpoint best.ckpt
-    python benchmarks/predict_bench.py --quick            # tiny sizes, seconds (for testing the script)
+    python benchmarks/predict_bench.py --quick            # tiny sizes, seconds (tests the script)
 
 Each variant runs in its own process so its peak RSS is its own. Reported per scan:
 seconds split into read / preprocess / model / postprocess / write (median over scans),
 peak RSS, and the Dice of each mask against LungNet's float32 mask. Without
 --checkpoint the network has random weights with its output bias set so that about 5%
 of voxels are tumor (speed does not depend on the weights; the Dice check then compares
-noise-like masks, a stricter test of bf16 agreement than a confident trained model). Writes JSON to --out and prints a table.
+noise-like masks, a stricter test of bf16 agreement than a confident trained model).
+Writes JSON to --out and prints a table.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def run_lungnet(scan: str, checkpoint: str, out_dir: str, precision: str) -> dic
 
 
 def run_naive(scan: str, checkpoint: str, out_dir: str, precision: str) -> dict:
-    """The loop the original describes: get_fdata, one slice at a time, float32, nearest-neighbour mask upsampling."""
+    """The loop the original describes: get_fdata, one slice at a time, float32, nearest-
+    neighbour mask upsampling."""
     import nibabel as nib
     import numpy as np
     import torch
@@ -126,13 +128,20 @@ def dice(a_path: str, b_path: str) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--scans", type=int, default=1)
     p.add_argument("--size", type=int, default=512, help="in-plane size of the phantoms")
     p.add_argument("--slices", type=int, default=300)
     p.add_argument("--width", type=int, default=64, help="U-Net base channels (random weights)")
     p.add_argument("--net-size", type=int, default=256, help="network input size")
-    p.add_argument("--checkpoint", type=Path, default=None, help="a trained checkpoint instead of random weights")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="a trained checkpoint instead of random weights",
+    )
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for testing this script")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
@@ -143,7 +152,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         scans = make_scans(tmp, args.scans, args.size, args.slices)
-        ckpt = str(args.checkpoint or make_checkpoint(tmp / "bench.ckpt", args.width, args.net_size, scans[0]))
+        ckpt = str(
+            args.checkpoint
+            or make_checkpoint(tmp / "bench.ckpt", args.width, args.net_size, scans[0])
+        )
         variants = {"lungnet auto": (run_lungnet, "auto"), "lungnet fp32": (run_lungnet, "fp32")}
         if not args.skip_naive:
             variants["naive loop"] = (run_naive, "fp32")
@@ -163,18 +175,29 @@ def main() -> None:
     stages = ("read", "preprocess", "model", "postprocess", "write", "total")
     summary = {}
     for name, results in rows.items():
-        summary[name] = {s: statistics.median(r["seconds"].get(s, 0.0) for r in results) for s in stages}
+        summary[name] = {
+            s: statistics.median(r["seconds"].get(s, 0.0) for r in results) for s in stages
+        }
         summary[name]["peak_rss_mb"] = max(r["peak_rss_mb"] for r in results)
         summary[name]["dice_vs_fp32_min"] = min(r["dice_vs_fp32"] for r in results)
     if "naive loop" in summary:
-        summary["speedup_vs_naive"] = summary["naive loop"]["total"] / summary["lungnet auto"]["total"]
+        summary["speedup_vs_naive"] = (
+            summary["naive loop"]["total"] / summary["lungnet auto"]["total"]
+        )
 
-    print(f"\nInference, {args.scans} scan(s) of {args.size} x {args.size} x {args.slices}, "
-          f"U-Net width {args.width if not args.checkpoint else 'from checkpoint'}, CPU (median s per scan)")
+    print(
+        f"\nInference, {args.scans} scan(s) of {args.size} x {args.size} x {args.slices}, "
+        f"U-Net width {args.width if not args.checkpoint else 'from checkpoint'}, "
+        "CPU (median s per scan)"
+    )
     print(f"{'variant':<14}" + "".join(f"{s:>12}" for s in stages) + f"{'peak MB':>10}{'Dice':>8}")
     for name in rows:
         s = summary[name]
-        print(f"{name:<14}" + "".join(f"{s[k]:>12.2f}" for k in stages) + f"{s['peak_rss_mb']:>10.0f}{s['dice_vs_fp32_min']:>8.4f}")
+        print(
+            f"{name:<14}"
+            + "".join(f"{s[k]:>12.2f}" for k in stages)
+            + f"{s['peak_rss_mb']:>10.0f}{s['dice_vs_fp32_min']:>8.4f}"
+        )
     if "speedup_vs_naive" in summary:
         print(f"speed-up of lungnet auto over the naive loop: {summary['speedup_vs_naive']:.2f}x")
 
@@ -183,8 +206,13 @@ def main() -> None:
     record = {
         "benchmark": "predict",
         "date": time.strftime("%Y-%m-%d"),
-        "machine": {"cpu_threads": torch.get_num_threads(), "platform": platform.platform(),
-                    "bf16_native": bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())},
+        "machine": {
+            "cpu_threads": torch.get_num_threads(),
+            "platform": platform.platform(),
+            "bf16_native": bool(
+                torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+            ),
+        },
         "torch": torch.__version__,
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "summary": summary,

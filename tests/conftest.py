@@ -24,5 +24,7 @@ def msd_dataset(tmp_path: Path) -> Path:
         hu, label = tiny_case(i)
         save_nifti(root / "imagesTr" / f"lung_{i:03d}.nii.gz", hu)
         save_nifti(root / "labelsTr" / f"lung_{i:03d}.nii.gz", label)
-    (root / "dataset.json").write_text('{"name": "Lung", "labels": {"0": "background", "1": "cancer"}}')
+    (root / "dataset.json").write_text(
+        '{"name": "Lung", "labels": {"0": "background", "1": "cancer"}}'
+    )
     return root

@@ -17,7 +17,7 @@ RAS_AFFINE = np.array(
 
 
 def lps_twin(array_ras: np.ndarray, affine_ras: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The same voxels stored in LPS order: x and y flipped, affine adjusted to keep world positions."""
+    """The same voxels stored in LPS order: x and y flipped, the affine keeping world positions."""
     flip = np.diag([-1.0, -1.0, 1.0, 1.0])
     flip[0, 3] = array_ras.shape[0] - 1
     flip[1, 3] = array_ras.shape[1] - 1

@@ -23,11 +23,15 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 
 def test_console_script_lists_its_commands():
-    proc = subprocess.run([sys.executable, "-m", "lungnet", "--help"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lungnet", "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0
     assert "preprocess" in proc.stdout
 
 
 def test_unknown_option_is_a_usage_error():
-    proc = subprocess.run([sys.executable, "-m", "lungnet", "--no-such-flag"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lungnet", "--no-such-flag"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -1,4 +1,4 @@
-"""`lungnet demo --quick`: every stage runs through the real entry point and leaves every artifact."""
+"""`lungnet demo --quick`: every stage runs through the real entry point, leaving every artifact."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ def test_quick_demo_writes_every_artifact_and_a_complete_summary(tmp_path):
     out = tmp_path / "demo_output"
     proc = subprocess.run(
         [sys.executable, "-m", "lungnet", "demo", "--quick", "--output-dir", str(out)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     for stage in ("synth", "preprocess", "train", "predict", "evaluate", "report"):
@@ -24,7 +26,15 @@ def test_quick_demo_writes_every_artifact_and_a_complete_summary(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     for key in ("test_dice_mean", "lesion_sensitivity", "seconds", "cases", "paths", "settings"):
         assert key in summary
-    assert set(summary["seconds"]) >= {"synth", "preprocess", "train", "predict", "evaluate", "report", "total"}
+    assert set(summary["seconds"]) >= {
+        "synth",
+        "preprocess",
+        "train",
+        "predict",
+        "evaluate",
+        "report",
+        "total",
+    }
     assert summary["test_cases"] == len(summary["cases"]) == 2
     assert 0.0 <= summary["test_dice_mean"] <= 1.0
 
@@ -33,7 +43,10 @@ def test_quick_demo_writes_every_artifact_and_a_complete_summary(tmp_path):
 
     assert Path(paths["checkpoint"]).name == "best.ckpt" and Path(paths["checkpoint"]).is_file()
     assert list(Path(paths["tensorboard"]).glob("events.out.tfevents.*"))
-    assert sorted(p.name for p in (out / "predictions").iterdir()) == ["lung_004_pred.nii.gz", "lung_005_pred.nii.gz"]
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == [
+        "lung_004_pred.nii.gz",
+        "lung_005_pred.nii.gz",
+    ]
     assert {"metrics.csv", "summary.json"} <= {p.name for p in (out / "evaluation").iterdir()}
     for report in paths["reports"].values():
         assert Path(report).is_file()
@@ -43,15 +56,18 @@ def test_demo_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     proc = subprocess.run(
         [sys.executable, "-m", "lungnet", "demo", "--quick", "--output-dir", str(tmp_path)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1 and "was not made by `lungnet demo`" in proc.stderr
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
-def test_default_settings_report_on_at_least_ten_tumor_bearing_test_cases_and_choose_on_validation():
+def test_default_settings_report_on_ten_tumor_bearing_test_cases_and_choose_on_validation():
     from lungnet.demo_pipeline import DemoConfig
 
     config = DemoConfig()
-    assert config.test_cases >= 10 and config.tumor_count[0] >= 1  # every test phantom bears a tumor
+    assert (
+        config.test_cases >= 10 and config.tumor_count[0] >= 1
+    )  # every test phantom bears a tumor
     assert config.val_cases >= 1  # the checkpoint is chosen on these, never on the test phantoms

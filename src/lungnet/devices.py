@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple MPS, then CPU; an unavailable GPU falls back to the CPU with a warning."""
+    """``auto`` picks CUDA, then Apple MPS, then the CPU; an unavailable GPU falls back to the
+    CPU with a warning."""
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -54,7 +55,9 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         log.warning("--device cuda was asked for but no CUDA GPU is available; running on the CPU")
         return torch.device("cpu")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if device == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
         log.warning("--device mps was asked for but Apple MPS is not available; running on the CPU")
         return torch.device("cpu")
     if device not in ("cpu", "cuda", "mps"):
@@ -134,7 +137,9 @@ def training_device(
         raise ConfigError("training on Apple MPS is not supported; use --device cpu")
     on_cuda = choice == "cuda"
     if on_cuda and not torch.cuda.is_available():
-        raise LungNetInputError(None, f"device {device!r} asked for, but no CUDA device is available")
+        raise LungNetInputError(
+            None, f"device {device!r} asked for, but no CUDA device is available"
+        )
     fast_bf16 = native_bf16(torch.device(choice))
     wanted = canonical_precision(precision)
     if wanted == "auto":

@@ -102,7 +102,9 @@ def test_folder_without_val_cases_is_refused(slice_folder):
 
 def test_preprocess_config_is_the_manifests(slice_folder):
     dm = LungDataModule(slice_folder)
-    assert dm.preprocess_config == json.loads((slice_folder / "manifest.json").read_text())["config"]
+    assert (
+        dm.preprocess_config == json.loads((slice_folder / "manifest.json").read_text())["config"]
+    )
 
 
 def test_sampler_draws_depend_only_on_seed_and_epoch(imbalanced_folder):

@@ -100,8 +100,13 @@ def test_missing_slice_file_is_refused_naming_it(slice_folder):
         ds[0]
 
 
-@pytest.mark.parametrize("kwargs, match", [({"split": "test"}, "split must be one of"),
-                                          ({"split": "train", "context_slices": -1}, "context_slices must be")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"split": "test"}, "split must be one of"),
+        ({"split": "train", "context_slices": -1}, "context_slices must be"),
+    ],
+)
 def test_invalid_arguments_are_refused(slice_folder, kwargs, match):
     with pytest.raises(ValueError, match=match):
         LungDataset(slice_folder, **kwargs)

@@ -4,8 +4,12 @@ import torch
 from lungnet.data import RandomPatches
 
 
-def _batch(tumor_at: list[tuple[int, int] | None], size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    image = torch.arange(len(tumor_at) * 3 * size * size, dtype=torch.float32).reshape(len(tumor_at), 3, size, size)
+def _batch(
+    tumor_at: list[tuple[int, int] | None], size: int = 32
+) -> tuple[torch.Tensor, torch.Tensor]:
+    image = torch.arange(len(tumor_at) * 3 * size * size, dtype=torch.float32).reshape(
+        len(tumor_at), 3, size, size
+    )
     mask = torch.zeros(len(tumor_at), 1, size, size)
     for i, where in enumerate(tumor_at):
         if where is not None:

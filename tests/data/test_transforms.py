@@ -63,7 +63,9 @@ def test_same_seed_same_draws():
         ta, da = a.draw(4, (32, 32))
         tb, db = b.draw(4, (32, 32))
         assert torch.equal(ta, tb) and torch.equal(da, db)
-    assert not torch.equal(BatchAugment(seed=4).draw(4, (32, 32))[0], BatchAugment(seed=3).draw(4, (32, 32))[0])
+    assert not torch.equal(
+        BatchAugment(seed=4).draw(4, (32, 32))[0], BatchAugment(seed=3).draw(4, (32, 32))[0]
+    )
 
 
 def test_probability_zero_leaves_the_batch_unchanged():
@@ -92,8 +94,12 @@ def test_mismatched_batch_shapes_are_refused():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"probability": 1.5}, "probability must be in"), ({"scale": (1.2, 1.1)}, "scale must be"),
-     ({"elastic_grid": 1}, "elastic_grid must be"), ({"rotation_deg": -1}, "must be >= 0")],
+    [
+        ({"probability": 1.5}, "probability must be in"),
+        ({"scale": (1.2, 1.1)}, "scale must be"),
+        ({"elastic_grid": 1}, "elastic_grid must be"),
+        ({"rotation_deg": -1}, "must be >= 0"),
+    ],
 )
 def test_invalid_config_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -13,7 +13,9 @@ from data.slice_folder import write_slice_folder
 @pytest.fixture
 def slice_folder(tmp_path: Path) -> Path:
     """2 train cases + 1 val case, 8 slices of 32 x 32 each, 2 tumor slices per case."""
-    return write_slice_folder(tmp_path / "processed", train_cases=2, val_cases=1, num_slices=8, size=32)
+    return write_slice_folder(
+        tmp_path / "processed", train_cases=2, val_cases=1, num_slices=8, size=32
+    )
 
 
 @pytest.fixture(scope="module")

@@ -39,9 +39,15 @@ def test_soft_dice_loss_is_zero_for_a_confident_perfect_prediction():
 def test_bce_dice_adds_the_dice_term_to_bce():
     torch.manual_seed(0)
     logits, target = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) > 0.5).float()
-    bce = TumorSegmentationTask({"base_channels": 2, "depth": 1}, loss="bce").compute_loss(logits, target)
-    both = TumorSegmentationTask({"base_channels": 2, "depth": 1}, loss="bce_dice").compute_loss(logits, target)
-    assert both.item() == pytest.approx(bce.item() + soft_dice_loss(logits, target).item(), rel=1e-6)
+    bce = TumorSegmentationTask({"base_channels": 2, "depth": 1}, loss="bce").compute_loss(
+        logits, target
+    )
+    both = TumorSegmentationTask({"base_channels": 2, "depth": 1}, loss="bce_dice").compute_loss(
+        logits, target
+    )
+    assert both.item() == pytest.approx(
+        bce.item() + soft_dice_loss(logits, target).item(), rel=1e-6
+    )
 
 
 def test_per_volume_dice_equals_3d_dice_of_each_case():
@@ -51,7 +57,8 @@ def test_per_volume_dice_equals_3d_dice_of_each_case():
     true[4:] = False
     pred[4:] = False  # case 1 (slices 4-5) empty in both: Dice 1 by the empty-mask rule
     counts = torch.tensor(
-        [[(p & t).sum(), p.sum(), t.sum()] for p, t in zip(pred, true, strict=True)], dtype=torch.long
+        [[(p & t).sum(), p.sum(), t.sum()] for p, t in zip(pred, true, strict=True)],
+        dtype=torch.long,
     )
     case_of = torch.tensor([0, 0, 0, 0, 1, 1])
     dice = per_volume_dice(counts, case_of, 2)
@@ -73,7 +80,13 @@ def test_checkpoint_loads_with_weights_only_and_holds_the_contract(trained_run):
         hp = ckpt["hyper_parameters"]
         _assert_plain(hp)
         assert hp["lungnet_checkpoint"] == 1
-        assert hp["model"] == {"in_channels": 3, "out_channels": 1, "base_channels": 4, "depth": 2, "norm": "none"}
+        assert hp["model"] == {
+            "in_channels": 3,
+            "out_channels": 1,
+            "base_channels": 4,
+            "depth": 2,
+            "norm": "none",
+        }
         assert hp["context_slices"] == 1
         assert hp["loss"] == "bce_dice" and hp["learning_rate"] == 2e-3
         assert hp["preprocess"] == LungDataModule(data).preprocess_config
@@ -85,7 +98,9 @@ def test_checkpoint_loads_with_weights_only_and_holds_the_contract(trained_run):
 
 def test_checkpoint_rebuilds_the_task_through_lightning(trained_run):
     result, _ = trained_run
-    task = TumorSegmentationTask.load_from_checkpoint(result.best_checkpoint, map_location="cpu", weights_only=True)
+    task = TumorSegmentationTask.load_from_checkpoint(
+        result.best_checkpoint, map_location="cpu", weights_only=True
+    )
     assert isinstance(task.model, UNet) and task.model.config["in_channels"] == 3
     with torch.no_grad():
         assert task(torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)
@@ -105,11 +120,20 @@ class _BatchSpy(L.Callback):
 def test_augmentation_changes_training_batches_and_never_validation(slice_folder, tmp_path):
     dm = LungDataModule(slice_folder, batch_size=4)
     aug = {"probability": 1.0}
-    task = TumorSegmentationTask({"base_channels": 2, "depth": 1}, augment=aug, num_sample_figures=0)
+    task = TumorSegmentationTask(
+        {"base_channels": 2, "depth": 1}, augment=aug, num_sample_figures=0
+    )
     spy = _BatchSpy()
     trainer = L.Trainer(
-        default_root_dir=tmp_path, max_epochs=1, limit_train_batches=2, callbacks=[spy], logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        default_root_dir=tmp_path,
+        max_epochs=1,
+        limit_train_batches=2,
+        callbacks=[spy],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
     )
     trainer.fit(task, datamodule=dm)
     ds = dm.train_dataset
@@ -125,11 +149,20 @@ def test_augmentation_changes_training_batches_and_never_validation(slice_folder
 
 def test_patch_training_crops_training_batches_and_keeps_validation_whole(slice_folder, tmp_path):
     dm = LungDataModule(slice_folder, batch_size=4)
-    task = TumorSegmentationTask({"base_channels": 2, "depth": 1}, patch_size=16, num_sample_figures=0)
+    task = TumorSegmentationTask(
+        {"base_channels": 2, "depth": 1}, patch_size=16, num_sample_figures=0
+    )
     spy = _BatchSpy()
     trainer = L.Trainer(
-        default_root_dir=tmp_path, max_epochs=1, limit_train_batches=2, callbacks=[spy], logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+        default_root_dir=tmp_path,
+        max_epochs=1,
+        limit_train_batches=2,
+        callbacks=[spy],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
     )
     trainer.fit(task, datamodule=dm)
     assert task.hparams["patch_size"] == 16
@@ -151,25 +184,42 @@ class _LearningRates(L.Callback):
 
 def test_poly_schedule_decays_the_learning_rate_step_by_step_towards_zero(slice_folder, tmp_path):
     dm = LungDataModule(slice_folder, batch_size=4)
-    task = TumorSegmentationTask({"base_channels": 2, "depth": 1}, learning_rate=1e-2, lr_schedule="poly",
-                                 num_sample_figures=0)
+    task = TumorSegmentationTask(
+        {"base_channels": 2, "depth": 1},
+        learning_rate=1e-2,
+        lr_schedule="poly",
+        num_sample_figures=0,
+    )
     rates = _LearningRates()
     trainer = L.Trainer(
-        default_root_dir=tmp_path, max_epochs=2, limit_train_batches=5, limit_val_batches=1, callbacks=[rates],
-        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        default_root_dir=tmp_path,
+        max_epochs=2,
+        limit_train_batches=5,
+        limit_val_batches=1,
+        callbacks=[rates],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
     )
     trainer.fit(task, datamodule=dm)
     assert rates.rates[0] == pytest.approx(1e-2)
     assert all(a > b for a, b in zip(rates.rates[:-1], rates.rates[1:], strict=True))
-    assert rates.rates[-1] == pytest.approx(1e-2 * (1 / len(rates.rates)) ** 0.9)  # the last step of all
+    assert rates.rates[-1] == pytest.approx(
+        1e-2 * (1 / len(rates.rates)) ** 0.9
+    )  # the last step of all
     with pytest.raises(ValueError, match="lr_schedule must be one of"):
         TumorSegmentationTask({"base_channels": 2, "depth": 1}, lr_schedule="cosine")
 
 
 def test_fast_dev_run(slice_folder, tmp_path):
     dm = LungDataModule(slice_folder, batch_size=2, context_slices=1)
-    task = TumorSegmentationTask({"in_channels": 3, "base_channels": 4, "depth": 2}, context_slices=1,
-                                 augment={}, preprocess=dm.preprocess_config)
+    task = TumorSegmentationTask(
+        {"in_channels": 3, "base_channels": 4, "depth": 2},
+        context_slices=1,
+        augment={},
+        preprocess=dm.preprocess_config,
+    )
     trainer = L.Trainer(default_root_dir=tmp_path, fast_dev_run=True, enable_progress_bar=False)
     trainer.fit(task, datamodule=dm)
     assert trainer.state.finished

@@ -40,7 +40,14 @@ def test_tensorboard_gets_scalars_and_the_sample_figures(trained_run):
     result, _ = trained_run
     events = EventAccumulator(str(result.log_dir), size_guidance={"images": 0}).Reload()
     scalars = set(events.Tags()["scalars"])
-    assert {"train/loss_step", "train/loss_epoch", "train/dice", "val/loss", "val/dice", "val/dice_3d"} <= scalars
+    assert {
+        "train/loss_step",
+        "train/loss_epoch",
+        "train/dice",
+        "val/loss",
+        "val/dice",
+        "val/dice_3d",
+    } <= scalars
     images = events.Tags()["images"]
     assert images and all(tag.startswith("samples/") for tag in images)
     assert len(events.Images(images[0])) == 2  # one per validation epoch
@@ -65,7 +72,8 @@ def test_invalid_settings_are_refused_by_name(slice_folder, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("native", "precision", "channels_last"), [(True, "bf16-mixed", True), (False, "32-true", False)]
+    ("native", "precision", "channels_last"),
+    [(True, "bf16-mixed", True), (False, "32-true", False)],
 )
 def test_cpu_trains_in_bf16_only_where_the_cpu_computes_it_natively(
     monkeypatch, native, precision, channels_last
@@ -90,7 +98,9 @@ def test_resume_from_last_continues_at_the_right_step(trained_run, tmp_path):
     result, data = trained_run
     root = result.log_dir.parent.parent
     assert find_last_checkpoint(root) == result.last_checkpoint
-    resumed = train(tiny_config(data, root, context_slices=1, loss="bce_dice", max_epochs=3, resume="last"))
+    resumed = train(
+        tiny_config(data, root, context_slices=1, loss="bce_dice", max_epochs=3, resume="last")
+    )
     assert resumed.global_step == 9 and resumed.epochs == 3
     assert resumed.log_dir.name == "version_1"
     # best.ckpt of the resumed run is the best over all epochs, before and after the resume.
@@ -106,8 +116,17 @@ def test_resume_from_last_continues_at_the_right_step(trained_run, tmp_path):
 
 def test_resume_with_a_different_config_is_refused(trained_run):
     result, data = trained_run
-    with pytest.raises(CheckpointError, match=r"different config.*context_slices: checkpoint 1 vs now 0"):
-        train(tiny_config(data, result.log_dir.parent.parent / "x", loss="bce_dice", resume=result.last_checkpoint))
+    with pytest.raises(
+        CheckpointError, match=r"different config.*context_slices: checkpoint 1 vs now 0"
+    ):
+        train(
+            tiny_config(
+                data,
+                result.log_dir.parent.parent / "x",
+                loss="bce_dice",
+                resume=result.last_checkpoint,
+            )
+        )
 
 
 def test_resume_from_something_else_is_refused(slice_folder, tmp_path):
@@ -117,7 +136,9 @@ def test_resume_from_something_else_is_refused(slice_folder, tmp_path):
         train(tiny_config(slice_folder, tmp_path, resume=tmp_path / "absent.ckpt"))
     bad = tmp_path / "notes.ckpt"
     bad.write_text("not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"notes\.ckpt: is corrupt or not a PyTorch checkpoint"):
+    with pytest.raises(
+        CheckpointError, match=r"notes\.ckpt: is corrupt or not a PyTorch checkpoint"
+    ):
         train(tiny_config(slice_folder, tmp_path, resume=bad))
     plain = tmp_path / "plain.ckpt"
     torch.save({"state_dict": {}}, plain)
@@ -153,7 +174,11 @@ def test_same_seed_gives_the_same_loss_curve_and_checkpoint_on_cpu(slice_folder,
 
 def test_max_time_stops_early_and_still_leaves_a_best_checkpoint(slice_folder, tmp_path):
     start = time.perf_counter()
-    result = train(tiny_config(slice_folder, tmp_path, max_epochs=1000, limit_train_batches=None, max_time_s=2.0))
+    result = train(
+        tiny_config(
+            slice_folder, tmp_path, max_epochs=1000, limit_train_batches=None, max_time_s=2.0
+        )
+    )
     assert time.perf_counter() - start < 30
     assert result.epochs < 1000
     assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
@@ -166,8 +191,9 @@ from lungnet.engine import TrainConfig, train
 
 if __name__ == "__main__":
     result = train(TrainConfig(
-        data_dir=sys.argv[1], default_root_dir=sys.argv[2], device="cpu", devices=2, strategy="ddp",
-        batch_size=4, max_epochs=1, limit_train_batches=2, base_channels=4, depth=2, num_sample_figures=1,
+        data_dir=sys.argv[1], default_root_dir=sys.argv[2], device="cpu", devices=2,
+        strategy="ddp", batch_size=4, max_epochs=1, limit_train_batches=2, base_channels=4,
+        depth=2, num_sample_figures=1,
     ))
     print(f"rank {result.global_rank} step {result.global_step} best {result.best_score}")
 """
@@ -179,11 +205,21 @@ def test_ddp_with_two_cpu_processes(slice_folder, tmp_path):
     script = tmp_path / "ddp_train.py"
     script.write_text(_DDP_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(Path(lungnet.__file__).parents[1])}
-    proc = subprocess.run([sys.executable, str(script), str(slice_folder), str(tmp_path / "artifacts")],
-                          capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(slice_folder), str(tmp_path / "artifacts")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("rank "))
-    assert len(lines) == 2 and lines[0].startswith("rank 0 step 2") and lines[1].startswith("rank 1 step 2")
+    assert (
+        len(lines) == 2
+        and lines[0].startswith("rank 0 step 2")
+        and lines[1].startswith("rank 1 step 2")
+    )
     assert lines[0].split("best")[1] == lines[1].split("best")[1]  # ranks agree on the 3D Dice
     ckpt_dir = tmp_path / "artifacts" / "unet_logs" / "version_0" / "checkpoints"
     ckpt = torch.load(ckpt_dir / "best.ckpt", weights_only=True)
@@ -197,8 +233,22 @@ def test_training_learns_an_easy_phantom(tmp_path):
     # must get from nothing to a good per-volume Dice within 200 steps.
     from data.slice_folder import write_slice_folder
 
-    data = write_slice_folder(tmp_path / "processed", train_cases=4, val_cases=2, num_slices=16, size=32)
-    result = train(tiny_config(data, tmp_path / "artifacts", batch_size=16, max_epochs=50, limit_train_batches=None,
-                               base_channels=8, depth=3, loss="bce_dice", augment=False, num_sample_figures=0))
+    data = write_slice_folder(
+        tmp_path / "processed", train_cases=4, val_cases=2, num_slices=16, size=32
+    )
+    result = train(
+        tiny_config(
+            data,
+            tmp_path / "artifacts",
+            batch_size=16,
+            max_epochs=50,
+            limit_train_batches=None,
+            base_channels=8,
+            depth=3,
+            loss="bce_dice",
+            augment=False,
+            num_sample_figures=0,
+        )
+    )
     assert result.global_step == 200
     assert result.best_score > 0.8

@@ -27,9 +27,12 @@ def make_ct(
         shape=tuple(array.shape), affine=affine, axcodes=("R", "A", "S"), header=nib.Nifti1Header()
     )
     return CTVolume(
-        array=array.astype(np.float32), spacing=tuple(map(float, spacing)), affine=affine,
-        source=None, geometry=geometry,
-    )  # fmt: skip
+        array=array.astype(np.float32),
+        spacing=tuple(map(float, spacing)),
+        affine=affine,
+        source=None,
+        geometry=geometry,
+    )
 
 
 def ball(shape, spacing, center_mm, radius_mm) -> np.ndarray:

@@ -25,11 +25,16 @@ def _box(x0: int, x1: int) -> np.ndarray:
 def three_cases(mask_folders):
     """a: perfect; b: half-overlapping prediction; c: tumor-free and predicted tumor-free."""
     empty = np.zeros(SHAPE, np.uint8)
-    return mask_folders({
-        "gt/a.nii.gz": _box(2, 8), "pred/a_pred.nii.gz": _box(2, 8),
-        "gt/b.nii.gz": _box(2, 8), "pred/b.nii.gz": _box(5, 11),
-        "gt/c.nii.gz": empty, "pred/c_pred.nii.gz": empty,
-    })  # fmt: skip
+    return mask_folders(
+        {
+            "gt/a.nii.gz": _box(2, 8),
+            "pred/a_pred.nii.gz": _box(2, 8),
+            "gt/b.nii.gz": _box(2, 8),
+            "pred/b.nii.gz": _box(5, 11),
+            "gt/c.nii.gz": empty,
+            "pred/c_pred.nii.gz": empty,
+        }
+    )
 
 
 def test_writes_metrics_summary_and_boxplot(three_cases, tmp_path):
@@ -59,12 +64,18 @@ def test_writes_metrics_summary_and_boxplot(three_cases, tmp_path):
 
 
 def test_pairing_reports_missing_duplicate_and_unmatched(mask_folders):
-    pred, gt = mask_folders({
-        "gt/a.nii.gz": _box(2, 8), "pred/a_pred.nii.gz": _box(2, 8),
-        "gt/b.nii.gz": _box(2, 8),
-        "gt/d.nii.gz": _box(2, 8), "pred/d.nii.gz": _box(2, 8), "pred/d_pred.nii.gz": _box(2, 8),
-        "pred/zz_prob.nii.gz": _box(2, 8), "pred/a_prob.nii.gz": _box(2, 8),
-    })  # fmt: skip
+    pred, gt = mask_folders(
+        {
+            "gt/a.nii.gz": _box(2, 8),
+            "pred/a_pred.nii.gz": _box(2, 8),
+            "gt/b.nii.gz": _box(2, 8),
+            "gt/d.nii.gz": _box(2, 8),
+            "pred/d.nii.gz": _box(2, 8),
+            "pred/d_pred.nii.gz": _box(2, 8),
+            "pred/zz_prob.nii.gz": _box(2, 8),
+            "pred/a_prob.nii.gz": _box(2, 8),
+        }
+    )
     pairs, failures, unmatched = pair_cases(pred, gt)
     assert [p.case for p in pairs] == ["a"]
     assert "no prediction b_pred.nii.gz or b.nii.gz" in failures["b"]
@@ -73,11 +84,16 @@ def test_pairing_reports_missing_duplicate_and_unmatched(mask_folders):
 
 
 def test_nnunet_channel_suffixed_predictions_pair_with_their_case(mask_folders):
-    pred, gt = mask_folders({
-        "gt/lung_001.nii.gz": _box(2, 8), "pred/lung_001_0000_pred.nii.gz": _box(2, 8),
-        "gt/lung_002.nii.gz": _box(2, 8), "pred/lung_002_0000.nii.gz": _box(2, 8),
-        "gt/lung_003.nii.gz": _box(2, 8), "pred/lung_003_pred.nii.gz": _box(2, 8),
-    })  # fmt: skip
+    pred, gt = mask_folders(
+        {
+            "gt/lung_001.nii.gz": _box(2, 8),
+            "pred/lung_001_0000_pred.nii.gz": _box(2, 8),
+            "gt/lung_002.nii.gz": _box(2, 8),
+            "pred/lung_002_0000.nii.gz": _box(2, 8),
+            "gt/lung_003.nii.gz": _box(2, 8),
+            "pred/lung_003_pred.nii.gz": _box(2, 8),
+        }
+    )
     pairs, failures, unmatched = pair_cases(pred, gt)
     assert [(p.case, p.pred.name) for p in pairs] == [
         ("lung_001", "lung_001_0000_pred.nii.gz"),

@@ -41,8 +41,12 @@ def test_match_counts_detected_missed_and_spurious_lesions():
     pred[26:28, 6:8, 6:8] = True  # spurious
     m = match_lesions(pred, gt)
     assert m.as_dict() == {
-        "lesions_gt": 3, "lesions_pred": 3, "lesion_tp": 2, "lesion_fp": 1, "lesion_fn": 1,
-    }  # fmt: skip
+        "lesions_gt": 3,
+        "lesions_pred": 3,
+        "lesion_tp": 2,
+        "lesion_fp": 1,
+        "lesion_fn": 1,
+    }
 
 
 def test_one_prediction_spanning_two_tumors_detects_both():
@@ -57,8 +61,12 @@ def test_one_prediction_spanning_two_tumors_detects_both():
 def test_empty_masks_have_no_lesions():
     empty = np.zeros((5, 5, 5), bool)
     assert match_lesions(empty, empty).as_dict() == {
-        "lesions_gt": 0, "lesions_pred": 0, "lesion_tp": 0, "lesion_fp": 0, "lesion_fn": 0,
-    }  # fmt: skip
+        "lesions_gt": 0,
+        "lesions_pred": 0,
+        "lesion_tp": 0,
+        "lesion_fp": 0,
+        "lesion_fn": 0,
+    }
 
 
 def test_sphere_volume_diameters_and_position(make_ct, ball, ras_affine):

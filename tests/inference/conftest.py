@@ -12,7 +12,9 @@ from lungnet.models import UNet
 from lungnet.preprocessing import PreprocessConfig
 
 
-def write_checkpoint(path: Path, context_slices: int = 1, clip: int = 2, size=(32, 32), seed: int = 0) -> Path:
+def write_checkpoint(
+    path: Path, context_slices: int = 1, clip: int = 2, size=(32, 32), seed: int = 0
+) -> Path:
     torch.manual_seed(seed)
     model = UNet(in_channels=1 + 2 * context_slices, base_channels=4, depth=2)
     # A bias towards tumor so random weights still give a mix of 0 and 1 voxels.

@@ -1,4 +1,4 @@
-"""Predictor: masks in the scan's own geometry, the same preprocessing as training, safe checkpoints."""
+"""Predictor: masks in the scan's own geometry, training's preprocessing, safe checkpoints."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ def test_mask_has_the_scans_exact_geometry_dtype_and_values(checkpoint, tmp_path
     hu, _ = tiny_case(1)
     scan = save_nifti(tmp_path / "in" / "patient_ct.nii.gz", hu)
     outcome = Predictor(checkpoint, device="cpu").predict_file(scan, tmp_path / "out")
-    assert outcome.status == "done" and outcome.mask_path == tmp_path / "out" / "patient_ct_pred.nii.gz"
+    assert (
+        outcome.status == "done"
+        and outcome.mask_path == tmp_path / "out" / "patient_ct_pred.nii.gz"
+    )
     assert_same_geometry(scan, outcome.mask_path)
     stored = np.asanyarray(nib.load(outcome.mask_path).dataobj)
     assert stored.dtype == np.uint8 and set(np.unique(stored)) <= {0, 1}
@@ -66,7 +69,9 @@ def test_inference_uses_the_checkpoint_preprocessing(checkpoint, tmp_path):
     first = torch.cat([x[0:1], x[0:1], x[1:2]], dim=1)
     with torch.no_grad():
         expected = torch.sigmoid(predictor.model(first))[0, 0]
-    np.testing.assert_allclose(predictor.predict_slices(slices)[0].numpy(), expected.numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        predictor.predict_slices(slices)[0].numpy(), expected.numpy(), atol=1e-5
+    )
 
 
 def test_bf16_masks_agree_with_float32(checkpoint, tmp_path):
@@ -82,7 +87,10 @@ def test_tta_and_batch_size_keep_shapes(checkpoint, tmp_path):
     hu, _ = tiny_case(6)
     ct = read_ct(save_nifti(tmp_path / "s.nii.gz", hu))
     pred = Predictor(checkpoint, device="cpu", tta=True, batch_size=3).predict_volume(ct)
-    assert pred.mask.shape == ct.shape and 0 <= pred.probabilities.min() <= pred.probabilities.max() <= 1
+    assert (
+        pred.mask.shape == ct.shape
+        and 0 <= pred.probabilities.min() <= pred.probabilities.max() <= 1
+    )
 
 
 def test_min_tumor_volume_drops_small_components(checkpoint, tmp_path):
@@ -106,7 +114,9 @@ def test_bad_scan_fails_alone_with_one_line(checkpoint, tmp_path):
     bad = tmp_path / "broken.nii.gz"
     bad.write_bytes(b"\x1f\x8bnot really")
     outcome = Predictor(checkpoint, device="cpu").predict_file(bad, tmp_path / "o")
-    assert outcome.status == "failed" and str(bad) in outcome.message and "\n" not in outcome.message
+    assert (
+        outcome.status == "failed" and str(bad) in outcome.message and "\n" not in outcome.message
+    )
     assert not list((tmp_path / "o").glob("*")) if (tmp_path / "o").exists() else True
 
 
@@ -132,14 +142,21 @@ def test_a_scan_that_is_not_ct_in_hu_fails_alone_with_the_likely_fix(checkpoint,
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("patient_ct.nii.gz", "patient_ct_pred.nii.gz"), ("a.nii", "a_pred.nii.gz"), ("series1", "series1_pred.nii.gz"),
-     ("..", "scan_pred.nii.gz"), ("lung_001_0000.nii.gz", "lung_001_pred.nii.gz")],
+    [
+        ("patient_ct.nii.gz", "patient_ct_pred.nii.gz"),
+        ("a.nii", "a_pred.nii.gz"),
+        ("series1", "series1_pred.nii.gz"),
+        ("..", "scan_pred.nii.gz"),
+        ("lung_001_0000.nii.gz", "lung_001_pred.nii.gz"),
+    ],
 )
 def test_output_names_come_from_the_input_name_only(name, expected):
     assert output_name(Path("/data/x") / name) == expected
 
 
-def test_real_lps_scan_and_dicom_series_give_masks_in_their_exact_geometry(checkpoint, real_ct, tmp_path):
+def test_real_lps_scan_and_dicom_series_give_masks_in_their_exact_geometry(
+    checkpoint, real_ct, tmp_path
+):
     predictor = Predictor(checkpoint, device="cpu")
     nifti = real_ct / "chest_ct_lps_1p5mm.nii.gz"
     out = predictor.predict_file(nifti, tmp_path)
@@ -170,7 +187,10 @@ class _Payload:
 def test_a_checkpoint_with_pickled_code_is_refused_and_its_payload_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.ckpt"
-    torch.save({"state_dict": {}, "hyper_parameters": {"lungnet_checkpoint": 1}, "x": _Payload(marker)}, evil)
+    torch.save(
+        {"state_dict": {}, "hyper_parameters": {"lungnet_checkpoint": 1}, "x": _Payload(marker)},
+        evil,
+    )
     with pytest.raises(CheckpointError, match="could run arbitrary code; refused"):
         load_checkpoint(evil)
     assert not marker.exists()
@@ -182,8 +202,17 @@ def test_a_checkpoint_with_pickled_code_is_refused_and_its_payload_never_runs(tm
         (None, "does not exist"),
         (b"garbage bytes, not a zip", "corrupt or not a PyTorch checkpoint"),
         ({"state_dict": {}}, "not a LungNet checkpoint"),
-        ({"state_dict": {}, "hyper_parameters": {"lungnet_checkpoint": 1, "model": {"base_channels": 4},
-                                                  "preprocess": {}}}, "incomplete or mismatched"),
+        (
+            {
+                "state_dict": {},
+                "hyper_parameters": {
+                    "lungnet_checkpoint": 1,
+                    "model": {"base_channels": 4},
+                    "preprocess": {},
+                },
+            },
+            "incomplete or mismatched",
+        ),
     ],
     ids=["missing", "corrupt", "foreign", "incomplete"],
 )
@@ -235,7 +264,9 @@ def test_a_dataset_folder_stands_for_its_test_or_training_scans(tmp_path):
     save_nifti(task / "imagesTs" / "lung_002_0000.nii.gz", tiny_case(1)[0])
     (task / "dataset.json").write_text("{}")
     assert find_scans([task]).scans == [task / "imagesTs" / "lung_002_0000.nii.gz"]
-    assert find_scans([task], split="imagesTr").scans == [task / "imagesTr" / "lung_001_0000.nii.gz"]
+    assert find_scans([task], split="imagesTr").scans == [
+        task / "imagesTr" / "lung_001_0000.nii.gz"
+    ]
     (task / "imagesTs" / "lung_002_0000.nii.gz").unlink()
     (task / "imagesTs").rmdir()
     assert find_scans([task]).skipped == [(task, "is a dataset folder without imagesTs/")]
@@ -248,10 +279,23 @@ def test_predict_on_a_folder_with_a_readme_predicts_the_scans_and_names_the_rest
     save_nifti(batch / "lung_001_0000.nii.gz", tiny_case(0)[0])
     (batch / "README.md").write_text("two scans")
     proc = subprocess.run(
-        [sys.executable, "-m", "lungnet", "predict", "-i", str(batch), "--checkpoint",
-         str(checkpoint), "-o", str(tmp_path / "out"), "--device", "cpu"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "lungnet",
+            "predict",
+            "-i",
+            str(batch),
+            "--checkpoint",
+            str(checkpoint),
+            "-o",
+            str(tmp_path / "out"),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"skipped: {batch / 'README.md'}: is neither a NIfTI file" in proc.stderr
     assert "1 scan(s): 1 ok, 0 failed" in proc.stdout
@@ -261,9 +305,20 @@ def test_predict_on_a_folder_with_a_readme_predicts_the_scans_and_names_the_rest
 def test_seed_inference_command_writes_the_pred_file(checkpoint, tmp_path):
     scan = save_nifti(tmp_path / "patient_ct.nii.gz", tiny_case(2)[0])
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--input_nifti", str(scan), "--checkpoint", str(checkpoint),
-         "--output_dir", str(tmp_path / "predictions"), "--device", "cuda" if torch.cuda.is_available() else "cpu"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--input_nifti",
+            str(scan),
+            "--checkpoint",
+            str(checkpoint),
+            "--output_dir",
+            str(tmp_path / "predictions"),
+            "--device",
+            "cuda" if torch.cuda.is_available() else "cpu",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "predictions" / "patient_ct_pred.nii.gz").exists()
@@ -275,22 +330,52 @@ def test_batch_with_one_bad_file_runs_the_rest_and_exits_1(checkpoint, tmp_path)
     save_nifti(batch / "good2.nii.gz", tiny_case(1)[0])
     (batch / "bad.nii.gz").write_bytes(b"")
     proc = subprocess.run(
-        [sys.executable, "-m", "lungnet", "predict", "--input", str(batch), "--checkpoint", str(checkpoint),
-         "--output-dir", str(tmp_path / "out"), "--device", "cpu"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "lungnet",
+            "predict",
+            "--input",
+            str(batch),
+            "--checkpoint",
+            str(checkpoint),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert "bad.nii.gz: is empty" in proc.stderr and "Traceback" not in proc.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good1_pred.nii.gz", "good2_pred.nii.gz"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "good1_pred.nii.gz",
+        "good2_pred.nii.gz",
+    ]
 
 
 def test_a_bad_checkpoint_on_the_command_line_is_one_line_exit_1(tmp_path):
     scan = save_nifti(tmp_path / "s.nii.gz", tiny_case(0)[0])
     proc = subprocess.run(
-        [sys.executable, "-m", "lungnet", "predict", "--input", str(scan), "--checkpoint", str(tmp_path / "no.ckpt")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "lungnet",
+            "predict",
+            "--input",
+            str(scan),
+            "--checkpoint",
+            str(tmp_path / "no.ckpt"),
+        ],
+        capture_output=True,
+        text=True,
     )
-    assert proc.returncode == 1 and "no.ckpt: does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 1
+        and "no.ckpt: does not exist" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
 
 
 def test_predict_report_writes_tumor_tables_and_html_beside_the_mask(checkpoint, tmp_path):
@@ -298,19 +383,39 @@ def test_predict_report_writes_tumor_tables_and_html_beside_the_mask(checkpoint,
     outcome = Predictor(checkpoint, device="cpu").predict_file(scan, tmp_path / "o", report=True)
     assert outcome.report_path == tmp_path / "o" / "patient_report.html"
     names = {p.name for p in (tmp_path / "o").iterdir()}
-    assert {"patient_pred.nii.gz", "patient_report.html", "patient_tumors.csv", "patient_tumors.json"} <= names
+    assert {
+        "patient_pred.nii.gz",
+        "patient_report.html",
+        "patient_tumors.csv",
+        "patient_tumors.json",
+    } <= names
     assert "<html" in outcome.report_path.read_text().lower()
 
 
-def test_seed_inference_command_on_a_lungnet_synth_scan_gives_a_mask_on_its_grid(checkpoint, tmp_path):
+def test_seed_inference_command_on_a_lungnet_synth_scan_gives_a_mask_on_its_grid(
+    checkpoint, tmp_path
+):
     from lungnet.synthetic import write_msd_dataset
 
     data = write_msd_dataset(tmp_path / "data", cases=0, test_cases=2, seed=3, size=48, slices=40)
-    for scan in sorted((data / "imagesTs").glob("*.nii.gz")):  # seeds give RAS and LPS storage alike
+    for scan in sorted(
+        (data / "imagesTs").glob("*.nii.gz")
+    ):  # seeds give RAS and LPS storage alike
         proc = subprocess.run(
-            [sys.executable, str(SCRIPT), "--input_nifti", str(scan), "--checkpoint", str(checkpoint),
-             "--output_dir", str(tmp_path / "predictions"), "--device", "cpu"],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                str(SCRIPT),
+                "--input_nifti",
+                str(scan),
+                "--checkpoint",
+                str(checkpoint),
+                "--output_dir",
+                str(tmp_path / "predictions"),
+                "--device",
+                "cpu",
+            ],
+            capture_output=True,
+            text=True,
         )
         assert proc.returncode == 0, proc.stderr
         mask = tmp_path / "predictions" / scan.name.replace(".nii.gz", "_pred.nii.gz")

@@ -23,13 +23,29 @@ def test_two_cpu_processes_write_each_mask_exactly_once(checkpoint, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [
-            sys.executable, "-m", "lungnet", "predict", "-i", str(scans), "--checkpoint",
-            str(checkpoint), "-o", str(out), "--device", "cpu", "--devices", "2",
+            sys.executable,
+            "-m",
+            "lungnet",
+            "predict",
+            "-i",
+            str(scans),
+            "--checkpoint",
+            str(checkpoint),
+            "-o",
+            str(out),
+            "--device",
+            "cpu",
+            "--devices",
+            "2",
         ],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     done = sorted(line.split()[1] for line in proc.stdout.splitlines() if line.startswith("done:"))
-    assert done == [str(out / f"lung_{i:03d}_pred.nii.gz") for i in range(3)]
+    assert done == [str(out / f"lung_{i:03d}_pred.nii.gz") for i in range(3)], (
+        proc.stdout + proc.stderr
+    )
     assert "3 scan(s) on 2 processes: 3 ok, 0 failed" in proc.stdout
     assert sorted(p.name for p in out.iterdir()) == [f"lung_{i:03d}_pred.nii.gz" for i in range(3)]

@@ -19,7 +19,10 @@ def scan_and_twins(tmp_path):
     shifted[0, 3] += 10 * GRID_ATOL_MM
     save_nifti(tmp_path / "shifted.nii.gz", volume, affine=shifted)
     save_nifti(tmp_path / "cropped.nii.gz", volume[:, :, :3])
-    return {name: read_ct(tmp_path / f"{name}.nii.gz") for name in ("scan", "same", "shifted", "cropped")}
+    return {
+        name: read_ct(tmp_path / f"{name}.nii.gz")
+        for name in ("scan", "same", "shifted", "cropped")
+    }
 
 
 def test_the_same_grid_passes_and_another_one_is_named_with_both_values(scan_and_twins):

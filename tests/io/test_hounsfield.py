@@ -22,7 +22,9 @@ def test_ct_in_hounsfield_units_passes(tmp_path):
 def test_ct_stored_unsigned_without_its_intercept_is_refused_with_the_fix(tmp_path):
     hu, _ = tiny_case(0)
     offset = (hu.astype(np.int32) + 1024).clip(0).astype(np.uint16)
-    with pytest.raises(LungNetInputError, match=r"offset.ct\.nii\.gz: is not CT .* offset by about \+1024"):
+    with pytest.raises(
+        LungNetInputError, match=r"offset.ct\.nii\.gz: is not CT .* offset by about \+1024"
+    ):
         check_hounsfield(_read(tmp_path, "offset.ct", offset))
     # The same values with the rescale intercept in the header are CT again.
     check_hounsfield(_read(tmp_path, "rescaled", offset, inter=-1024.0))

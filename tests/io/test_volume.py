@@ -1,4 +1,4 @@
-"""lungnet.io: reading scans into canonical RAS order and writing masks back in their own geometry."""
+"""lungnet.io: scans read into canonical RAS order, masks written back in their own geometry."""
 
 from __future__ import annotations
 
@@ -72,7 +72,9 @@ def test_real_lps_scan_reads_in_hu_and_round_trips_exactly(real_ct, tmp_path):
     mask = (ct.array > 300).astype(np.uint8)  # bone
     out = write_mask(mask, ct, tmp_path / "bone.nii.gz")
     assert_same_geometry(src, out)
-    np.testing.assert_array_equal(np.asanyarray(nib.load(out).dataobj), (nib.load(src).get_fdata() > 300))
+    np.testing.assert_array_equal(
+        np.asanyarray(nib.load(out).dataobj), (nib.load(src).get_fdata() > 300)
+    )
 
 
 def test_real_dicom_series_reads_jpeg2000_with_rescale_and_position_order(real_ct, tmp_path):
@@ -162,7 +164,10 @@ def test_nan_voxels_are_refused(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
 def test_truncated_files_are_refused(tmp_path, suffix):
-    full = save_nifti(tmp_path / f"full{suffix}", np.random.default_rng(0).normal(0, 100, (32, 32, 16)).astype(np.int16))
+    full = save_nifti(
+        tmp_path / f"full{suffix}",
+        np.random.default_rng(0).normal(0, 100, (32, 32, 16)).astype(np.int16),
+    )
     data = full.read_bytes()
     cut = _bad(tmp_path, f"cut{suffix}", data[: len(data) // 2])
     with pytest.raises(LungNetInputError, match="truncated"):

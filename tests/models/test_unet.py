@@ -30,7 +30,13 @@ def test_odd_sizes_are_padded_not_resampled():
 
 def test_default_matches_the_seed_architecture():
     model = UNet()
-    assert model.config == {"in_channels": 1, "out_channels": 1, "base_channels": 64, "depth": 4, "norm": "none"}
+    assert model.config == {
+        "in_channels": 1,
+        "out_channels": 1,
+        "base_channels": 64,
+        "depth": 4,
+        "norm": "none",
+    }
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert model.size_multiple == 16
     assert model.inc[0].out_channels == 64
@@ -40,7 +46,9 @@ def test_default_matches_the_seed_architecture():
 
 def test_batch_norm_follows_every_convolution_and_replaces_its_bias():
     model = UNet(base_channels=4, depth=2, norm="batch")
-    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    convs = [
+        m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)
+    ]
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert len(norms) == len(convs) and all(c.bias is None for c in convs)
     assert UNet(**model.config).config["norm"] == "batch"

@@ -1,4 +1,4 @@
-"""`lungnet demo`: the whole pipeline on built-in synthetic data, with a results table at the end."""
+"""`lungnet demo`: the whole pipeline on built-in synthetic data, ending in a results table."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help="synthesize phantoms, preprocess, train, predict, evaluate and report, end to end",
-        description="Runs every LungNet stage on synthetic chest CT made on the spot. With the default "
-        "settings it takes under 10 minutes on 2 CPU cores. A rerun replaces the output folder.",
+        description="Runs every LungNet stage on synthetic chest CT made on the spot. With the "
+        "default settings it takes under 10 minutes on 2 CPU cores. A rerun replaces the output "
+        "folder.",
     )
-    p.add_argument("-o", "--output-dir", "--output_dir", default="demo_output", help="default: demo_output")
+    p.add_argument(
+        "-o", "--output-dir", "--output_dir", default="demo_output", help="default: demo_output"
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quick", action="store_true",
-                   help="tiny sizes and a few training steps: checks that everything runs (seconds, not accuracy)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes and a few training steps: checks that everything runs "
+        "(seconds, not accuracy)",
+    )
     p.set_defaults(func=run)
 
 
@@ -31,9 +38,18 @@ def _quiet() -> None:
     import logging
     import warnings
 
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lungnet.viz.report",
-                 "lungnet.preprocessing.nifti_processor", "lungnet.engine.training", "lungnet.engine.epoch_log", "lungnet.data.data_module",
-                 "lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+    for name in (
+        "lightning",
+        "lightning.pytorch",
+        "lightning.fabric",
+        "lungnet.viz.report",
+        "lungnet.preprocessing.nifti_processor",
+        "lungnet.engine.training",
+        "lungnet.engine.epoch_log",
+        "lungnet.data.data_module",
+        "lightning.pytorch.utilities.rank_zero",
+        "lightning.fabric.utilities.rank_zero",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="lightning")
 
@@ -46,8 +62,18 @@ def run(args: argparse.Namespace) -> int:
     config = DemoConfig(output_dir=args.output_dir, seed=args.seed)
     if args.quick:
         config = DemoConfig(
-            output_dir=args.output_dir, seed=args.seed, train_cases=2, val_cases=1, test_cases=2, size=48,
-            clip_slices_min=4, base_channels=4, max_epochs=1, steps_per_epoch=2, batch_size=4, val_every=1,
+            output_dir=args.output_dir,
+            seed=args.seed,
+            train_cases=2,
+            val_cases=1,
+            test_cases=2,
+            size=48,
+            clip_slices_min=4,
+            base_channels=4,
+            max_epochs=1,
+            steps_per_epoch=2,
+            batch_size=4,
+            val_every=1,
         )
     print(f"LungNet demo -> {config.output_dir}/", flush=True)
 
@@ -59,9 +85,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{'case':<10}{'Dice':>8}{'HD95 mm':>10}{'tumors found/present':>23}{'false +':>9}")
     for row in s["cases"]:
         found = f"{row['lesion_tp']}/{row['lesions_gt']}"
-        print(f"{row['case']:<10}{_fmt(row['dice']):>8}{_fmt(row['hd95_mm'], 1):>10}{found:>23}{row['lesion_fp']:>9}")
-    print(f"\ntest Dice (mean over {s['tumor_bearing_test_cases']} tumor-bearing cases): {_fmt(s['test_dice_mean'])}")
-    print(f"lesion sensitivity: {_fmt(s['lesion_sensitivity'])} ({s['lesions_found']}/{s['lesions_present']})")
+        print(
+            f"{row['case']:<10}{_fmt(row['dice']):>8}{_fmt(row['hd95_mm'], 1):>10}"
+            f"{found:>23}{row['lesion_fp']:>9}"
+        )
+    print(
+        f"\ntest Dice (mean over {s['tumor_bearing_test_cases']} tumor-bearing cases): "
+        f"{_fmt(s['test_dice_mean'])}"
+    )
+    print(
+        f"lesion sensitivity: {_fmt(s['lesion_sensitivity'])} "
+        f"({s['lesions_found']}/{s['lesions_present']})"
+    )
     print(f"total {s['seconds']['total']:.0f} s\n")
     p = s["paths"]
     print(f"masks:        {p['predictions']}/")

@@ -13,16 +13,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="compare predicted masks with ground truth (Dice, HD95, NSD, lesion detection)",
         description="Pair <case>_pred.nii.gz (or <case>.nii.gz, with or without nnU-Net's _0000) "
-        "in --input with <case>.nii.gz in --gt, and write metrics.csv, summary.json and metrics_boxplot.png to --output-dir. "
+        "in --input with <case>.nii.gz in --gt, and write metrics.csv, summary.json and "
+        "metrics_boxplot.png to --output-dir. "
         "Both masks empty: Dice 1 and distances undefined (empty cells, never 0).",
     )
     parser.add_argument(
-        "-i", "--input", "--pred", dest="pred", type=Path, required=True, metavar="DIR",
+        "-i",
+        "--input",
+        "--pred",
+        dest="pred",
+        type=Path,
+        required=True,
+        metavar="DIR",
         help="folder of predicted masks",
     )
     parser.add_argument("--gt", type=Path, required=True, metavar="DIR", help="ground-truth masks")
     parser.add_argument(
-        "-o", "--output-dir", "--output", dest="output", type=Path, required=True, metavar="DIR",
+        "-o",
+        "--output-dir",
+        "--output",
+        dest="output",
+        type=Path,
+        required=True,
+        metavar="DIR",
         help="output folder",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -41,18 +54,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {case}: FAILED: {reason}")
         else:
             hd = "-" if row["hd95_mm"] != row["hd95_mm"] else f"{row['hd95_mm']:.2f} mm"
-            print(f"  {case}: dice {row['dice']:.3f}  hd95 {hd}  lesions "
-                  f"{row['lesion_tp']}/{row['lesions_gt']} found, {row['lesion_fp']} false")  # fmt: skip
+            print(
+                f"  {case}: dice {row['dice']:.3f}  hd95 {hd}  lesions "
+                f"{row['lesion_tp']}/{row['lesions_gt']} found, {row['lesion_fp']} false"
+            )
 
     result = evaluate_folders(args.pred, args.gt, args.output, args.overwrite, on_case=progress)
     summary = result.summary
-    print(f"\n{summary['cases']} case(s) evaluated, {summary['tumor_bearing_cases']} with tumor, "
-          f"{len(result.failures)} failed")  # fmt: skip
+    print(
+        f"\n{summary['cases']} case(s) evaluated, {summary['tumor_bearing_cases']} with tumor, "
+        f"{len(result.failures)} failed"
+    )
     print(f"{'metric':<10} {'mean (all)':>11} {'median':>8} {'mean (tumor)':>13} {'n':>4}")
     for name in _TABLE:
         stats = summary["metrics"][name]
-        print(f"{name:<10} {_fmt(stats['all']['mean']):>11} {_fmt(stats['all']['median']):>8} "
-              f"{_fmt(stats['tumor_bearing']['mean']):>13} {stats['all']['n']:>4}")  # fmt: skip
+        print(
+            f"{name:<10} {_fmt(stats['all']['mean']):>11} {_fmt(stats['all']['median']):>8} "
+            f"{_fmt(stats['tumor_bearing']['mean']):>13} {stats['all']['n']:>4}"
+        )
     for case, reason in result.failures.items():
         print(f"failed: {case}: {reason}")
     for path in result.unmatched_predictions:

@@ -14,8 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="segment lung tumors in CT scans (NIfTI files, DICOM series, or folders of them)",
-        description="Write <name>_pred.nii.gz per scan: a uint8 tumor mask with exactly the scan's shape, "
-        "voxel order and affine. The preprocessing is read from the checkpoint.",
+        description="Write <name>_pred.nii.gz per scan: a uint8 tumor mask with exactly the "
+        "scan's shape, voxel order and affine. The preprocessing is read from the checkpoint.",
     )
     p.add_argument(
         "-i",
@@ -69,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--save-probabilities", action="store_true", help="also write <name>_prob.nii.gz (float32)"
     )
-    p.add_argument("--overwrite", action="store_true", help="redo scans whose output already exists")
+    p.add_argument(
+        "--overwrite", action="store_true", help="redo scans whose output already exists"
+    )
     p.add_argument(
         "--report",
         action="store_true",
@@ -137,12 +139,20 @@ def run(args: argparse.Namespace) -> int:
     for scan in scans:
         if scan in clashes:
             name = output_name(scan)
-            print(f"failed: {scan}: its output name {name} is already used by {clashes[scan]}", file=sys.stderr)
+            print(
+                f"failed: {scan}: its output name {name} is already used by {clashes[scan]}",
+                file=sys.stderr,
+            )
             failed += 1
             continue
-        outcome = predictor.predict_file(scan, output_dir, overwrite=args.overwrite,
-                                         save_probabilities=args.save_probabilities, report=args.report,
-                                         dicom_seg=args.dicom_seg)
+        outcome = predictor.predict_file(
+            scan,
+            output_dir,
+            overwrite=args.overwrite,
+            save_probabilities=args.save_probabilities,
+            report=args.report,
+            dicom_seg=args.dicom_seg,
+        )
         if outcome.status == "failed":
             failed += 1
             print(f"failed: {outcome.message}", file=sys.stderr)
@@ -152,7 +162,10 @@ def run(args: argparse.Namespace) -> int:
         if outcome.status == "skipped":
             print(f"kept:   {outcome.mask_path} (exists; --overwrite redoes it)", flush=True)
             continue
-        line = f"done:   {outcome.mask_path}  ({outcome.tumor_voxels} tumor voxels, {outcome.seconds['total']:.1f} s)"
+        line = (
+            f"done:   {outcome.mask_path}  ({outcome.tumor_voxels} tumor voxels, "
+            f"{outcome.seconds['total']:.1f} s)"
+        )
         if outcome.note:
             line += f"\n        note: {outcome.note}"
         if outcome.report_path is not None:
@@ -168,5 +181,5 @@ def run(args: argparse.Namespace) -> int:
     total = len(found.scans)
     if shard.rank == 0:
         where = f" on {shard.world_size} processes" if shard.world_size > 1 else ""
-        print(f"{total} scan(s){where}: {total - failed} ok, {failed} failed")
+        print(f"{total} scan(s){where}: {total - failed} ok, {failed} failed", flush=True)
     return 1 if failed else 0

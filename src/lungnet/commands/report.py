@@ -15,20 +15,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "NAME_montage.png, NAME_orthogonal.png, NAME_tumors.json and NAME_tumors.csv.",
     )
     parser.add_argument(
-        "-i", "--input", "--ct", dest="ct", type=Path, required=True, metavar="SCAN",
+        "-i",
+        "--input",
+        "--ct",
+        dest="ct",
+        type=Path,
+        required=True,
+        metavar="SCAN",
         help="CT scan: .nii/.nii.gz file or DICOM series folder",
     )
     parser.add_argument(
-        "--mask", type=Path, required=True, metavar="MASK",
+        "--mask",
+        type=Path,
+        required=True,
+        metavar="MASK",
         help="tumor mask in the scan's geometry (e.g. from lungnet predict)",
     )
     parser.add_argument("--gt", type=Path, metavar="GT", help="ground-truth mask to show and score")
     parser.add_argument(
-        "--probabilities", type=Path, metavar="PROB",
+        "--probabilities",
+        type=Path,
+        metavar="PROB",
         help="tumor probability map in [0, 1], shown as a heatmap layer",
     )
     parser.add_argument(
-        "-o", "--output-dir", "--output", dest="output", type=Path, required=True, metavar="DIR",
+        "-o",
+        "--output-dir",
+        "--output",
+        dest="output",
+        type=Path,
+        required=True,
+        metavar="DIR",
         help="output folder",
     )
     parser.add_argument("--name", help="case name used in file names (default: the scan's name)")
@@ -54,13 +71,24 @@ def run(args: argparse.Namespace) -> int:
     mask = binarize(volumes["mask"]).astype("uint8")
     gt = None if "gt" not in volumes else binarize(volumes["gt"]).astype("uint8")
     lesions = measure_lesions(mask, ct)
-    html = write_report(ct, mask, args.output, gt=gt, probabilities=volumes.get("probabilities"),
-                        case_name=args.name, lesions=lesions, overwrite=args.overwrite)  # fmt: skip
+    html = write_report(
+        ct,
+        mask,
+        args.output,
+        gt=gt,
+        probabilities=volumes.get("probabilities"),
+        case_name=args.name,
+        lesions=lesions,
+        overwrite=args.overwrite,
+    )
     print(f"{len(lesions)} tumor(s), {sum(les.volume_ml for les in lesions):.2f} mL in total")
     for les in lesions:
-        print(f"  #{les.id}: {les.volume_ml:.2f} mL, long axis {les.long_axis_mm:.1f} mm, "
-              f"short axis {les.short_axis_mm:.1f} mm, slices {les.slice_range[0]}-{les.slice_range[1]}, "
-              f"centroid (RAS mm) {tuple(round(c, 1) for c in les.centroid_world_mm)}")  # fmt: skip
+        print(
+            f"  #{les.id}: {les.volume_ml:.2f} mL, long axis {les.long_axis_mm:.1f} mm, "
+            f"short axis {les.short_axis_mm:.1f} mm, "
+            f"slices {les.slice_range[0]}-{les.slice_range[1]}, "
+            f"centroid (RAS mm) {tuple(round(c, 1) for c in les.centroid_world_mm)}"
+        )
     name = case_of_output(html.name, "report")
     others = [p for k, p in report_paths(args.output, name).items() if k != "html"]
     print(f"wrote {html}")

@@ -65,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         if config.folds is not None:
             print(f"fold {result.fold}:")
-        print(f"best checkpoint: {result.best_checkpoint} (mean 3D val Dice {result.best_score:.4f})")
+        print(
+            f"best checkpoint: {result.best_checkpoint} (mean 3D val Dice {result.best_score:.4f})"
+        )
         print(f"last checkpoint: {result.last_checkpoint}")
         print(
             f"TensorBoard logs: {result.log_dir}  ({result.epochs} epochs, {result.global_step} "

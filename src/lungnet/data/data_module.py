@@ -18,7 +18,9 @@ __all__ = ["EpochSeededWeightedSampler", "LungDataModule", "tumor_balanced_weigh
 log = logging.getLogger(__name__)
 
 
-def tumor_balanced_weights(has_tumor: np.ndarray, tumor_fraction: float | None) -> np.ndarray | None:
+def tumor_balanced_weights(
+    has_tumor: np.ndarray, tumor_fraction: float | None
+) -> np.ndarray | None:
     """Per-slice sampling weights so that a ``tumor_fraction`` of draws are tumor slices.
 
     Inverse-frequency weighting: every tumor slice gets ``tumor_fraction / n_tumor``, every
@@ -55,7 +57,9 @@ class EpochSeededWeightedSampler(WeightedRandomSampler):
     """
 
     def __init__(self, weights: torch.Tensor, num_samples: int, seed: int) -> None:
-        super().__init__(weights, num_samples, replacement=True, generator=torch.Generator().manual_seed(seed))
+        super().__init__(
+            weights, num_samples, replacement=True, generator=torch.Generator().manual_seed(seed)
+        )
         self.seed = seed
 
     def set_epoch(self, epoch: int) -> None:
@@ -150,7 +154,9 @@ class LungDataModule(L.LightningDataModule):
         weights = tumor_balanced_weights(self.train_dataset.tumor_flags, self.tumor_fraction)
         if weights is None:
             return None
-        return EpochSeededWeightedSampler(torch.as_tensor(weights, dtype=torch.double), len(self.train_dataset), self.seed)
+        return EpochSeededWeightedSampler(
+            torch.as_tensor(weights, dtype=torch.double), len(self.train_dataset), self.seed
+        )
 
     def _loader(self, dataset: LungDataset, **kwargs) -> DataLoader:
         return DataLoader(
@@ -166,7 +172,9 @@ class LungDataModule(L.LightningDataModule):
         sampler = self.train_sampler()
         if sampler is None:
             generator = torch.Generator().manual_seed(self.seed)
-            return self._loader(self.train_dataset, shuffle=True, generator=generator, drop_last=False)
+            return self._loader(
+                self.train_dataset, shuffle=True, generator=generator, drop_last=False
+            )
         return self._loader(self.train_dataset, sampler=sampler, drop_last=False)
 
     def val_dataloader(self) -> DataLoader:

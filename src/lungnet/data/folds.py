@@ -32,7 +32,8 @@ def kfold_splits(cases: Sequence[str], folds: int, seed: int = SPLIT_SEED) -> li
     names = sorted(cases)
     if folds < 2 or len(names) < folds:
         raise LungNetInputError(
-            None, f"{folds}-fold cross-validation needs at least {max(folds, 2)} cases, got {len(names)}"
+            None,
+            f"{folds}-fold cross-validation needs at least {max(folds, 2)} cases, got {len(names)}",
         )
     order = np.random.default_rng(seed).permutation(len(names))
     parts = np.array_split(order, folds)

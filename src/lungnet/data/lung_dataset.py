@@ -70,7 +70,11 @@ class LungDataset(Dataset):
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        if isinstance(context_slices, bool) or not isinstance(context_slices, int) or context_slices < 0:
+        if (
+            isinstance(context_slices, bool)
+            or not isinstance(context_slices, int)
+            or context_slices < 0
+        ):
             raise ValueError(f"context_slices must be an int >= 0, got {context_slices!r}")
         self.root = Path(root)
         self.split = split
@@ -84,11 +88,15 @@ class LungDataset(Dataset):
         if unknown:
             raise LungNetInputError(self.root, f"manifest has no case(s) {unknown}")
         self.case_names: list[str] = sorted(n for n in cases if entries[n]["num_slices"] > 0)
-        self.num_slices: list[int] = [self.manifest["cases"][n]["num_slices"] for n in self.case_names]
+        self.num_slices: list[int] = [
+            self.manifest["cases"][n]["num_slices"] for n in self.case_names
+        ]
         self.slices: list[SliceRef] = []
         for ci, name in enumerate(self.case_names):
             tumor = set(self.manifest["cases"][name]["tumor_slices"])
-            self.slices.extend(SliceRef(name, ci, i, i in tumor) for i in range(self.num_slices[ci]))
+            self.slices.extend(
+                SliceRef(name, ci, i, i in tumor) for i in range(self.num_slices[ci])
+            )
 
     def __len__(self) -> int:
         return len(self.slices)
@@ -111,14 +119,18 @@ class LungDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         ref = self.slices[index]
         n = self.num_slices[ref.case_index]
-        planes = [self._load(ref.case, "data", j) for j in context_indices(ref.slice_index, n, self.context_slices)]
+        planes = [
+            self._load(ref.case, "data", j)
+            for j in context_indices(ref.slice_index, n, self.context_slices)
+        ]
         image = np.stack(planes).astype(np.float32, copy=False)
         mask = self._load(ref.case, "masks", ref.slice_index)
         expected = self.config.target_size
         if image.shape[1:] != expected or mask.shape != expected:
             raise LungNetInputError(
                 self._case_dir(ref.case),
-                f"slice {ref.slice_index} has shape {image.shape[1:]} / mask {mask.shape}, manifest says {expected}",
+                f"slice {ref.slice_index} has shape {image.shape[1:]} / mask {mask.shape}, "
+                f"manifest says {expected}",
             )
         return {
             "image": torch.from_numpy(image),

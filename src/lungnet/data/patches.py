@@ -39,7 +39,9 @@ class RandomPatches:
         """Uniform integer in ``[0, high]``."""
         return int(torch.randint(high + 1, (1,), generator=self.generator))
 
-    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, image: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         h, w = image.shape[-2:]
         ph, pw = min(self.size, h), min(self.size, w)
         if (ph, pw) == (h, w):

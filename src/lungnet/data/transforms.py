@@ -103,12 +103,15 @@ def warp(
         grid: ``(B, H, W, 2)`` from :func:`sampling_grid`.
 
     Returns:
-        ``(image, mask)`` of the input shapes; the mask is thresholded at lungnet.masks.THRESHOLD. Edges are
-        filled by repeating the border (air in a chest CT; the mask border is tumor-free).
+        ``(image, mask)`` of the input shapes; the mask is thresholded at
+        lungnet.masks.THRESHOLD. Edges are filled by repeating the border (air in a chest CT;
+        the mask border is tumor-free).
     """
     c = image.shape[1]
     stacked = torch.cat([image, mask.to(image.dtype)], dim=1)
-    out = F.grid_sample(stacked, grid.to(stacked.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+    out = F.grid_sample(
+        stacked, grid.to(stacked.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
     return out[:, :c], (out[:, c:] > THRESHOLD).to(mask.dtype)
 
 
@@ -141,10 +144,21 @@ class BatchAugment:
         h, w = size
         angle = self._uniform(batch_size, -cfg.rotation_deg, cfg.rotation_deg) * (math.pi / 180.0)
         zoom = self._uniform(batch_size, *cfg.scale)
-        shift = self._uniform(2 * batch_size, -cfg.translate, cfg.translate).view(batch_size, 2) * 2.0
+        shift = (
+            self._uniform(2 * batch_size, -cfg.translate, cfg.translate).view(batch_size, 2) * 2.0
+        )
         magnitude = self._uniform(batch_size, 0.0, cfg.elastic_magnitude)
-        noise = torch.randn(batch_size, 2, cfg.elastic_grid, cfg.elastic_grid, generator=self.generator, dtype=torch.float64)
-        active = torch.rand(batch_size, generator=self.generator, dtype=torch.float64) < cfg.probability
+        noise = torch.randn(
+            batch_size,
+            2,
+            cfg.elastic_grid,
+            cfg.elastic_grid,
+            generator=self.generator,
+            dtype=torch.float64,
+        )
+        active = (
+            torch.rand(batch_size, generator=self.generator, dtype=torch.float64) < cfg.probability
+        )
         # Rotation and zoom act in pixel space; normalized coordinates scale x by 2/W and
         # y by 2/H, so conjugate with that scaling to keep non-square images undistorted.
         cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
@@ -159,7 +173,9 @@ class BatchAugment:
         displacement = noise * (magnitude * active)[:, None, None, None]
         return theta.float(), displacement.float()
 
-    def __call__(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, image: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Augment a batch where it lies (CPU or GPU).
 
         Args:
@@ -169,10 +185,20 @@ class BatchAugment:
         Returns:
             The augmented ``(image, mask)``, same shapes, dtypes and device.
         """
-        if image.ndim != 4 or mask.ndim != 4 or image.shape[0] != mask.shape[0] or image.shape[-2:] != mask.shape[-2:]:
-            raise ValueError(f"expected image (B, C, H, W) and mask (B, 1, H, W), got {tuple(image.shape)} and {tuple(mask.shape)}")
+        if (
+            image.ndim != 4
+            or mask.ndim != 4
+            or image.shape[0] != mask.shape[0]
+            or image.shape[-2:] != mask.shape[-2:]
+        ):
+            raise ValueError(
+                "expected image (B, C, H, W) and mask (B, 1, H, W), "
+                f"got {tuple(image.shape)} and {tuple(mask.shape)}"
+            )
         size = (int(image.shape[-2]), int(image.shape[-1]))
         theta, displacement = self.draw(image.shape[0], size)
         device = image.device
-        grid = sampling_grid(theta.to(device, non_blocking=True), displacement.to(device, non_blocking=True), size)
+        grid = sampling_grid(
+            theta.to(device, non_blocking=True), displacement.to(device, non_blocking=True), size
+        )
         return warp(image, mask, grid)

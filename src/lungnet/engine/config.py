@@ -59,7 +59,9 @@ class TrainConfig:
         metavar="N",
         minimum=1,
     )
-    learning_rate: float = option(1e-3, help="Adam learning rate", aliases=("--lr",), metavar="LR", above=0)
+    learning_rate: float = option(
+        1e-3, help="Adam learning rate", aliases=("--lr",), metavar="LR", above=0
+    )
     lr_schedule: str = option(
         "constant",
         help="constant (seed) or poly: decay to 0 over the run, (1 - step/total)^0.9",

@@ -21,7 +21,14 @@ from lungnet.evaluation.metrics import EMPTY_DICE
 from lungnet.masks import THRESHOLD
 from lungnet.models.unet import UNet
 
-__all__ = ["TumorSegmentationTask", "LOSSES", "LR_SCHEDULES", "MONITOR", "soft_dice_loss", "per_volume_dice"]
+__all__ = [
+    "TumorSegmentationTask",
+    "LOSSES",
+    "LR_SCHEDULES",
+    "MONITOR",
+    "soft_dice_loss",
+    "per_volume_dice",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +55,7 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1
 
 
 def _dice_counts(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``(B, 3)`` int64: intersection, predicted and true voxel counts per slice (at lungnet.masks.THRESHOLD)."""
+    """``(B, 3)`` int64: intersection, predicted and true voxel counts per slice."""
     pred = logits.detach() > 0
     true = target > THRESHOLD
     return torch.stack(
@@ -60,7 +67,9 @@ def _dice_from_counts(counts: torch.Tensor) -> torch.Tensor:
     """Dice per row of ``(N, 3)`` counts; :data:`EMPTY_DICE` where both masks are empty."""
     inter, psum, tsum = counts.double().unbind(1)
     total = psum + tsum
-    return torch.where(total > 0, 2.0 * inter / total.clamp_min(1), torch.full_like(total, EMPTY_DICE))
+    return torch.where(
+        total > 0, 2.0 * inter / total.clamp_min(1), torch.full_like(total, EMPTY_DICE)
+    )
 
 
 def per_volume_dice(counts: torch.Tensor, case_of: torch.Tensor, num_cases: int) -> torch.Tensor:
@@ -92,7 +101,8 @@ class TumorSegmentationTask(L.LightningModule):
         learning_rate: Adam learning rate.
         augment: :class:`AugmentConfig` as a dict, applied to training batches on the
             device; None turns augmentation off.
-        augment_seed: seed of the augmentation's (and patches') random generator (offset by the rank).
+        augment_seed: seed of the augmentation's (and patches') random generator (offset by
+            the rank).
         patch_size: train on random ``patch_size`` squares of the slices, each holding
             tumor when its slice has any (:class:`RandomPatches`); None: whole slices.
         channels_last: run the network in channels_last memory format (fast on CUDA
@@ -134,7 +144,8 @@ class TumorSegmentationTask(L.LightningModule):
         expected_in = 1 + 2 * context_slices
         if model_config.get("in_channels", expected_in) != expected_in:
             raise ValueError(
-                f"model in_channels {model_config['in_channels']} != 1 + 2 * context_slices ({expected_in})"
+                f"model in_channels {model_config['in_channels']} != "
+                f"1 + 2 * context_slices ({expected_in})"
             )
         self.model = net
         self.loss_name = loss
@@ -142,7 +153,9 @@ class TumorSegmentationTask(L.LightningModule):
         self.lr_schedule = lr_schedule
         self.channels_last = channels_last
         self.num_sample_figures = num_sample_figures
-        self.augmenter = None if augment is None else BatchAugment(AugmentConfig(**augment), seed=augment_seed)
+        self.augmenter = (
+            None if augment is None else BatchAugment(AugmentConfig(**augment), seed=augment_seed)
+        )
         self._augment_seed = augment_seed
         self.patches = None if patch_size is None else RandomPatches(patch_size, seed=augment_seed)
         if channels_last:
@@ -213,7 +226,9 @@ class TumorSegmentationTask(L.LightningModule):
         if self.lr_schedule == "constant":
             return optimizer
         total = max(1, int(self.trainer.estimated_stepping_batches))
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: (1 - min(step, total) / total) ** 0.9)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: (1 - min(step, total) / total) ** 0.9
+        )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     # -- validation ----------------------------------------------------------------
@@ -235,7 +250,13 @@ class TumorSegmentationTask(L.LightningModule):
         self._val_counts[batch["index"].to(self.device)] = counts
         b = logits.shape[0]
         self.log("val/loss", loss, on_epoch=True, prog_bar=True, batch_size=b, sync_dist=True)
-        self.log("val/dice", _dice_from_counts(counts).mean().float(), on_epoch=True, batch_size=b, sync_dist=True)
+        self.log(
+            "val/dice",
+            _dice_from_counts(counts).mean().float(),
+            on_epoch=True,
+            batch_size=b,
+            sync_dist=True,
+        )
 
     def on_validation_epoch_end(self) -> None:
         counts = self._val_counts
@@ -254,7 +275,9 @@ class TumorSegmentationTask(L.LightningModule):
         if self._sample_indices is None:
             chosen: list[int] = []
             for ci in range(len(dataset.case_names)):
-                tumor = [i for i, s in enumerate(dataset.slices) if s.case_index == ci and s.has_tumor]
+                tumor = [
+                    i for i, s in enumerate(dataset.slices) if s.case_index == ci and s.has_tumor
+                ]
                 if tumor:
                     chosen.append(tumor[len(tumor) // 2])
                 if len(chosen) >= self.num_sample_figures:
@@ -277,6 +300,11 @@ class TumorSegmentationTask(L.LightningModule):
                 prob = torch.sigmoid(self(image).float())[0, 0].cpu().numpy()
             ref = dataset.slices[index]
             fig = sample_figure(
-                item["image"][k].numpy(), item["mask"][0].numpy(), prob, title=f"{ref.case} slice {ref.slice_index}"
+                item["image"][k].numpy(),
+                item["mask"][0].numpy(),
+                prob,
+                title=f"{ref.case} slice {ref.slice_index}",
             )
-            experiment.add_figure(f"samples/{ref.case}_{ref.slice_index}", fig, global_step=self.global_step)
+            experiment.add_figure(
+                f"samples/{ref.case}_{ref.slice_index}", fig, global_step=self.global_step
+            )

@@ -1,4 +1,4 @@
-"""``train(TrainConfig) -> TrainResult``: the one training entry point (CLI, script, demo, benchmarks).
+"""``train(TrainConfig) -> TrainResult``: the one training entry point (CLI, demo, benchmarks).
 
 Builds the data module, the U-Net, the task and a Lightning Trainer from a typed config,
 trains, and returns where the checkpoints are. Layout of a run (``root`` =
@@ -48,7 +48,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Sub-folder of ``default_root_dir`` holding one ``version_N`` folder per run (the original's name).
+#: Sub-folder of ``default_root_dir`` holding one ``version_N`` folder per run (the original's).
 LOG_NAME = "unet_logs"
 
 
@@ -166,8 +166,13 @@ def train(config: TrainConfig) -> TrainResult:
         "fold": None if config.folds is None else int(config.fold),
     }
     task = TumorSegmentationTask(
-        {"in_channels": 1 + 2 * config.context_slices, "out_channels": 1,
-         "base_channels": config.base_channels, "depth": config.depth, "norm": config.norm},
+        {
+            "in_channels": 1 + 2 * config.context_slices,
+            "out_channels": 1,
+            "base_channels": config.base_channels,
+            "depth": config.depth,
+            "norm": config.norm,
+        },
         context_slices=config.context_slices,
         preprocess=dm.preprocess_config,
         loss=config.loss,
@@ -189,7 +194,9 @@ def train(config: TrainConfig) -> TrainResult:
     )
     # A second callback for last.ckpt: Lightning >= 2.5 writes save_last only when a top-k
     # checkpoint was written at the same step, so it would go stale once the score stops improving.
-    latest = ModelCheckpoint(filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+    latest = ModelCheckpoint(
+        filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+    )
     # Without a progress bar (no terminal), one line per epoch shows how the run goes.
     epoch_log = [] if config.enable_progress_bar else [EpochLog()]
     logger = TensorBoardLogger(save_dir=str(root), name=LOG_NAME)

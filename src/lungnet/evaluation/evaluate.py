@@ -4,8 +4,8 @@ Pairing: a ground-truth file ``<case>.nii.gz`` (or ``.nii``) is paired with
 ``<case>_pred.nii.gz`` or ``<case>.nii.gz`` in the prediction folder, with or without
 nnU-Net's ``_0000`` channel suffix (``<case>_prob.nii.gz`` probability maps written beside
 the masks by ``lungnet predict`` are ignored). Both masks are read
-with :func:`lungnet.io.read_ct` (canonical RAS order, values above lungnet.masks.THRESHOLD are tumor) and must
-share shape and affine. Outputs, in the output folder:
+with :func:`lungnet.io.read_ct` (canonical RAS order, values above lungnet.masks.THRESHOLD
+are tumor) and must share shape and affine. Outputs, in the output folder:
 
 - ``metrics.csv``: one row per case (column ``case`` first, then :data:`METRIC_COLUMNS`);
   undefined values (see :mod:`lungnet.evaluation.metrics`) are empty cells.
@@ -50,10 +50,21 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = (
-    "dice", "iou", "precision", "recall", "hd95_mm", "assd_mm", "nsd_2mm",
-    "volume_gt_ml", "volume_pred_ml",
-    "lesions_gt", "lesions_pred", "lesion_tp", "lesion_fp", "lesion_fn",
-)  # fmt: skip
+    "dice",
+    "iou",
+    "precision",
+    "recall",
+    "hd95_mm",
+    "assd_mm",
+    "nsd_2mm",
+    "volume_gt_ml",
+    "volume_pred_ml",
+    "lesions_gt",
+    "lesions_pred",
+    "lesion_tp",
+    "lesion_fp",
+    "lesion_fn",
+)
 OUTPUT_NAMES = ("metrics.csv", "summary.json", "metrics_boxplot.png")
 
 
@@ -161,7 +172,10 @@ def evaluate_case(pair: CasePair) -> dict:
         if low < 0 or high > 1:  # a scan or a label map passed as a mask, most likely
             log.warning(
                 "%s: values %g..%g are not a mask's 0..1; voxels above %g count as tumor",
-                volume.source, low, high, THRESHOLD,
+                volume.source,
+                low,
+                high,
+                THRESHOLD,
             )
     p, t = binarize(pred.array), binarize(gt.array)
     row: dict = {"case": pair.case}

@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class Lesion:
     """Measurements of one tumor (one 26-connected component of a mask).
@@ -212,7 +211,8 @@ def measure_lesions(mask: np.ndarray, ct: CTVolume) -> list[Lesion]:
 
     Args:
         mask: ``(X, Y, Z)`` mask on ``ct``'s canonical grid, bool or {0, 1} (uint8 from
-            prediction, float32 from :func:`lungnet.io.read_ct`; values above lungnet.masks.THRESHOLD are tumor).
+            prediction, float32 from :func:`lungnet.io.read_ct`; values above
+            lungnet.masks.THRESHOLD are tumor).
         ct: the scan; its spacing gives mm and mL, its affine world coordinates, its
             array the HU statistics.
 
@@ -242,10 +242,23 @@ def measure_lesions(mask: np.ndarray, ct: CTVolume) -> list[Lesion]:
 
 
 _CSV_FIELDS = (
-    "id", "voxels", "volume_ml", "long_axis_mm", "short_axis_mm", "long_axis_slice",
-    "centroid_x", "centroid_y", "centroid_z", "world_x_mm", "world_y_mm", "world_z_mm",
-    "slice_first", "slice_last", "hu_mean", "hu_std",
-)  # fmt: skip
+    "id",
+    "voxels",
+    "volume_ml",
+    "long_axis_mm",
+    "short_axis_mm",
+    "long_axis_slice",
+    "centroid_x",
+    "centroid_y",
+    "centroid_z",
+    "world_x_mm",
+    "world_y_mm",
+    "world_z_mm",
+    "slice_first",
+    "slice_last",
+    "hu_mean",
+    "hu_std",
+)
 
 
 def write_lesions_csv(lesions: Sequence[Lesion], path: str | Path) -> Path:
@@ -256,10 +269,20 @@ def write_lesions_csv(lesions: Sequence[Lesion], path: str | Path) -> Path:
         writer.writerow(_CSV_FIELDS)
         for les in lesions:
             writer.writerow(
-                [les.id, les.voxels, f"{les.volume_ml:.4f}", les.long_axis_mm, les.short_axis_mm,
-                 les.long_axis_slice, *les.centroid_voxel, *les.centroid_world_mm,
-                 *les.slice_range, les.hu_mean, les.hu_std]
-            )  # fmt: skip
+                [
+                    les.id,
+                    les.voxels,
+                    f"{les.volume_ml:.4f}",
+                    les.long_axis_mm,
+                    les.short_axis_mm,
+                    les.long_axis_slice,
+                    *les.centroid_voxel,
+                    *les.centroid_world_mm,
+                    *les.slice_range,
+                    les.hu_mean,
+                    les.hu_std,
+                ]
+            )
     return path
 
 

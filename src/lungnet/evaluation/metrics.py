@@ -48,7 +48,9 @@ def dice_score(pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tenso
         inter = int(np.count_nonzero(p & t))
         total = int(np.count_nonzero(p)) + int(np.count_nonzero(t))
     if p.shape != t.shape:
-        raise ValueError(f"prediction shape {tuple(p.shape)} differs from target shape {tuple(t.shape)}")
+        raise ValueError(
+            f"prediction shape {tuple(p.shape)} differs from target shape {tuple(t.shape)}"
+        )
     return EMPTY_DICE if total == 0 else 2.0 * inter / total
 
 
@@ -188,7 +190,7 @@ def assd_mm(pred_to_gt: np.ndarray, gt_to_pred: np.ndarray) -> float:
 def nsd(
     pred_to_gt: np.ndarray, gt_to_pred: np.ndarray, tolerance_mm: float = NSD_TOLERANCE_MM
 ) -> float:
-    """Normalized surface Dice: the share of both surfaces lying within ``tolerance_mm`` of the other.
+    """Normalized surface Dice: the share of both surfaces within ``tolerance_mm`` of the other.
 
     Callers apply the empty-mask rules; with one empty surface the score is 0.
     """
@@ -197,7 +199,9 @@ def nsd(
         return EMPTY_DICE
     if pred_to_gt.size == 0 or gt_to_pred.size == 0:
         return 0.0
-    close = np.count_nonzero(pred_to_gt <= tolerance_mm) + np.count_nonzero(gt_to_pred <= tolerance_mm)
+    close = np.count_nonzero(pred_to_gt <= tolerance_mm) + np.count_nonzero(
+        gt_to_pred <= tolerance_mm
+    )
     return float(close / total)
 
 

@@ -25,8 +25,9 @@ __all__ = ["Predictor", "Prediction", "PredictOutcome", "resolve_device", "outpu
 
 log = logging.getLogger(__name__)
 
+
 def output_name(source: Path, kind: str = "mask") -> str:
-    """``patient.nii.gz`` -> ``patient_pred.nii.gz``; a DICOM folder ``series1`` -> ``series1_pred.nii.gz``.
+    """``patient.nii.gz`` -> ``patient_pred.nii.gz``; a DICOM folder ``s1`` -> ``s1_pred.nii.gz``.
 
     nnU-Net's channel suffix goes (``lung_001_0000.nii.gz`` -> ``lung_001_pred.nii.gz``),
     so the mask pairs with ``labelsTr/lung_001.nii.gz``. Only the last path component is
@@ -129,7 +130,7 @@ class Predictor:
 
     @torch.inference_mode()
     def predict_slices(self, slices: np.ndarray) -> torch.Tensor:
-        """``(Z, H, W)`` preprocessed slices -> ``(Z, H, W)`` float32 tumor probabilities on the model's device.
+        """``(Z, H, W)`` preprocessed slices -> ``(Z, H, W)`` float32 tumor probabilities.
 
         They stay on the device so that resizing them back to the scan's size runs there too.
         """
@@ -223,8 +224,12 @@ class Predictor:
 
                 t = time.perf_counter()
                 report_path = write_report(
-                    ct, prediction.mask, output_dir, probabilities=prediction.probabilities,
-                    case_name=case, overwrite=True,
+                    ct,
+                    prediction.mask,
+                    output_dir,
+                    probabilities=prediction.probabilities,
+                    case_name=case,
+                    overwrite=True,
                 )
                 seconds["report"] = time.perf_counter() - t
         except LungNetInputError as e:

@@ -69,4 +69,6 @@ def launch_shards(devices: int, num_nodes: int, device: str) -> Shard:
     fabric.launch()
     if on_cuda:
         torch.cuda.set_device(fabric.local_rank)
-    return Shard(rank=fabric.global_rank, world_size=fabric.world_size, local_rank=fabric.local_rank)
+    return Shard(
+        rank=fabric.global_rank, world_size=fabric.world_size, local_rank=fabric.local_rank
+    )

@@ -1,4 +1,4 @@
-"""Read CT scans (NIfTI, DICOM series) into canonical RAS order and write masks back in the scan's own geometry."""
+"""Read CT scans (NIfTI, DICOM series) in canonical RAS order; write masks in their geometry."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # more voxels than that bound allows is a lie we can catch before allocating.
 _MAX_DEFLATE_RATIO = 1032
 _GZIP_LEVEL = 1
+
 
 @dataclass(frozen=True)
 class SourceGeometry:
@@ -143,7 +144,9 @@ def _not_a_scan_reason(path: Path) -> str:
     return "is not a NIfTI file (.nii, .nii.gz) or a DICOM series folder"
 
 
-def _to_canonical(path: Path, data: np.ndarray, affine: np.ndarray, header: nib.Nifti1Header) -> CTVolume:
+def _to_canonical(
+    path: Path, data: np.ndarray, affine: np.ndarray, header: nib.Nifti1Header
+) -> CTVolume:
     geometry = SourceGeometry(
         shape=tuple(int(s) for s in data.shape),  # type: ignore[arg-type]
         affine=affine,
@@ -185,13 +188,17 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray, nib.Nifti1Header]:
         reason = str(e).replace(f'"{path}"', "it").replace(str(path), "it")
         raise LungNetInputError(path, f"is not a readable NIfTI file ({reason})") from e
     if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
-        raise LungNetInputError(path, f"is not a NIfTI image (nibabel read it as {type(img).__name__})")
+        raise LungNetInputError(
+            path, f"is not a NIfTI image (nibabel read it as {type(img).__name__})"
+        )
 
     shape = tuple(int(s) for s in img.shape)
     while len(shape) > 3 and shape[-1] == 1:
         shape = shape[:-1]
     if len(shape) != 3:
-        raise LungNetInputError(path, f"is {len(shape)}D with shape {img.shape}; a CT scan must be 3D")
+        raise LungNetInputError(
+            path, f"is {len(shape)}D with shape {img.shape}; a CT scan must be 3D"
+        )
     if min(shape) < 1:
         raise LungNetInputError(path, f"has an empty dimension in shape {shape}")
     _check_size_claim(path, img, gzipped)
@@ -203,7 +210,9 @@ def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray, nib.Nifti1Header]:
 
 
 def _check_size_claim(path: Path, img: nib.Nifti1Image, gzipped: bool) -> None:
-    needed = int(img.dataobj.offset) + int(np.prod(img.shape)) * np.dtype(img.dataobj.dtype).itemsize
+    needed = (
+        int(img.dataobj.offset) + int(np.prod(img.shape)) * np.dtype(img.dataobj.dtype).itemsize
+    )
     file_size = path.stat().st_size
     if not gzipped:
         if file_size < needed:
@@ -243,7 +252,9 @@ def _nifti_voxels(path: Path, img: nib.Nifti1Image, shape: tuple[int, ...]) -> n
     offset = int(proxy.offset)
     if len(raw) < offset + count * dtype.itemsize:
         raise LungNetInputError(
-            path, f"is truncated: the header needs {offset + count * dtype.itemsize} bytes but the data holds {len(raw)}"
+            path,
+            f"is truncated: the header needs {offset + count * dtype.itemsize} bytes but the "
+            f"data holds {len(raw)}",
         )
     stored = np.frombuffer(raw, dtype=dtype, count=count, offset=offset).reshape(shape, order="F")
     data = stored.astype(np.float32)
@@ -273,7 +284,9 @@ def _read_dicom_series(folder: Path) -> tuple[np.ndarray, np.ndarray, nib.Nifti1
     except RuntimeError as e:
         raise LungNetInputError(folder, f"could not be scanned for DICOM files ({e})") from e
     if not series:
-        raise LungNetInputError(folder, "is a folder without a DICOM series (no readable DICOM files)")
+        raise LungNetInputError(
+            folder, "is a folder without a DICOM series (no readable DICOM files)"
+        )
     if len(series) > 1:
         raise LungNetInputError(
             folder, f"holds {len(series)} DICOM series; pass a folder with exactly one series"

@@ -13,9 +13,8 @@ from lungnet.choices import NORMS
 __all__ = ["DoubleConv", "NORMS", "UNet"]
 
 
-
 class DoubleConv(nn.Sequential):
-    """Conv2d 3x3 -> [norm] -> ReLU -> Conv2d 3x3 -> [norm] -> ReLU, padding 1 so H and W are kept."""
+    """Conv2d 3x3 -> [norm] -> ReLU -> Conv2d 3x3 -> [norm] -> ReLU; padding 1 keeps H and W."""
 
     def __init__(self, in_channels: int, out_channels: int, norm: str = "none") -> None:
         if norm not in NORMS:
@@ -23,7 +22,9 @@ class DoubleConv(nn.Sequential):
         layers: list[nn.Module] = []
         for c_in in (in_channels, out_channels):
             # A convolution followed by BatchNorm needs no bias: the norm's shift replaces it.
-            layers.append(nn.Conv2d(c_in, out_channels, kernel_size=3, padding=1, bias=norm == "none"))
+            layers.append(
+                nn.Conv2d(c_in, out_channels, kernel_size=3, padding=1, bias=norm == "none")
+            )
             if norm == "batch":
                 layers.append(nn.BatchNorm2d(out_channels))
             layers.append(nn.ReLU(inplace=True))
@@ -33,7 +34,9 @@ class DoubleConv(nn.Sequential):
 class _Up(nn.Module):
     """Bilinear 2x upsampling, concatenation with the skip connection, DoubleConv."""
 
-    def __init__(self, in_channels: int, skip_channels: int, out_channels: int, norm: str = "none") -> None:
+    def __init__(
+        self, in_channels: int, skip_channels: int, out_channels: int, norm: str = "none"
+    ) -> None:
         super().__init__()
         self.conv = DoubleConv(in_channels + skip_channels, out_channels, norm)
 
@@ -88,7 +91,9 @@ class UNet(nn.Module):
         widths = [base_channels * 2**i for i in range(depth + 1)]
         self.inc = DoubleConv(in_channels, widths[0], norm)
         self.downs = nn.ModuleList(DoubleConv(widths[i], widths[i + 1], norm) for i in range(depth))
-        self.ups = nn.ModuleList(_Up(widths[i + 1], widths[i], widths[i], norm) for i in reversed(range(depth)))
+        self.ups = nn.ModuleList(
+            _Up(widths[i + 1], widths[i], widths[i], norm) for i in reversed(range(depth))
+        )
         self.outc = nn.Conv2d(widths[0], out_channels, kernel_size=1)
 
     @property
@@ -116,7 +121,8 @@ class UNet(nn.Module):
         m = self.size_multiple
         pad_h, pad_w = (-h) % m, (-w) % m
         if pad_h or pad_w:
-            # Replicate, not reflect: reflect padding fails when the pad exceeds the size (tiny inputs).
+            # Replicate, not reflect: reflect padding fails when the pad exceeds the size
+            # (tiny inputs).
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         skips = [self.inc(x)]
         for down in self.downs:

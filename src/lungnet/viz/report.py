@@ -261,7 +261,7 @@ def write_report(
 
     Args:
         ct: the scan (canonical RAS, HU).
-        mask: ``(X, Y, Z)`` predicted mask on ``ct``'s canonical grid (uint8/bool; lungnet.masks.binarize).
+        mask: ``(X, Y, Z)`` predicted mask on ``ct``'s canonical grid (uint8 or bool).
         output_dir: folder for the files (created).
         gt: optional ``(X, Y, Z)`` ground-truth mask on the same grid.
         probabilities: optional ``(X, Y, Z)`` float tumor probabilities in [0, 1].
