@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from data.slice_folder import write_slice_folder
+from slice_folders import write_slice_folder
 
 
 @pytest.fixture

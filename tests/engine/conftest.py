@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tiny_training import tiny_config
 
-from data.slice_folder import write_slice_folder
+from slice_folders import write_slice_folder
+from tiny_training import tiny_config
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from data.slice_folder import write_slice_folder
-from engine.tiny_training import tiny_config
 from helpers import save_nifti, tiny_case
 from lungnet.engine.training import train, train_folds
 from lungnet.errors import CheckpointError, ConfigError
 from lungnet.inference import Predictor
 from lungnet.io import read_ct
+from slice_folders import write_slice_folder
+from tiny_training import tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ import lightning as L
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tiny_training import tiny_config
 
 import lungnet
 from lungnet import devices as devices_module
 from lungnet.devices import TrainingDevice, training_device
 from lungnet.engine import find_last_checkpoint, train
 from lungnet.errors import CheckpointError, ConfigError, LungNetInputError
+from tiny_training import tiny_config
 
 
 def test_run_writes_best_and_last_checkpoints_in_the_seed_layout(trained_run):
@@ -231,7 +231,7 @@ def test_ddp_with_two_cpu_processes(slice_folder, tmp_path):
 def test_training_learns_an_easy_phantom(tmp_path):
     # Bright disks in noise: the whole pipeline (sampler, loss, 3D Dice, checkpointing)
     # must get from nothing to a good per-volume Dice within 200 steps.
-    from data.slice_folder import write_slice_folder
+    from slice_folders import write_slice_folder
 
     data = write_slice_folder(
         tmp_path / "processed", train_cases=4, val_cases=2, num_slices=16, size=32

@@ -10,8 +10,8 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from data.slice_folder import write_slice_folder
 from lungnet.cli import main
+from slice_folders import write_slice_folder
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train.py"
 TINY = ["--base_channels", "4", "--depth", "2", "--sample_figures", "1"]
