@@ -36,7 +36,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lungnet.io import read_ct  # noqa: E402
-from lungnet.synthetic import NoduleLibrary, Tissue, make_phantom  # noqa: E402
+from lungnet.synthetic import NoduleLibrary, Tissue, TumorSpec, make_phantom  # noqa: E402
 from lungnet.synthetic.insert import insert_into_scan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,11 +166,26 @@ def main() -> None:
         f"CPU per {args.size} px phantom: mean {np.mean(cpu_all):.2f} s, max {max(cpu_all):.2f} s; "
         f"peak RSS {peak} MiB; load {os.getloadavg()[0]:.1f}"
     )
+    # An extreme draw: four masses of 40-95 mm with invasion, collapse and effusion, the
+    # most expensive tumors the default distribution can give (rare: most phantoms have 0-2).
+    extreme = [
+        TumorSpec(95, "necrotic", "pleural", invades=True, atelectasis=True, effusion=True),
+        TumorSpec(70, "spiculated", "mediastinal", invades=True, atelectasis=True),
+        TumorSpec(60, "cavitary", "pleural", effusion=True),
+        TumorSpec(40, "solid", "isolated"),
+    ]
+    cpu = time.process_time()
+    p = make_phantom(args.seeds[-1], size=args.size, tumor_specs=extreme)
+    extreme_cpu = round(time.process_time() - cpu, 2)
+    print(f"extreme draw (4 masses 40-95 mm, seed {args.seeds[-1]}): {extreme_cpu:.2f} s CPU")
+    del p
     record["timing"] = {
         "phantoms": timings,
         "cpu_seconds_mean": round(float(np.mean(cpu_all)), 2),
         "cpu_seconds_max": max(cpu_all),
         "peak_rss_mib": peak,
+        "extreme_draw_cpu_seconds": extreme_cpu,
+        "extreme_draw": [s.__dict__ for s in extreme],
     }
 
     # The compared phantom on the real scan's 1.5 mm grid: same patient (seed), size chosen

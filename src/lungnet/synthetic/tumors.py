@@ -326,7 +326,25 @@ def _offsets(grid: Grid, box: tuple[slice, slice, slice], c: np.ndarray) -> tupl
 def _bumps(rng: np.random.Generator, n: int, amp: tuple[float, float], kappa: tuple[float, float]):
     dirs = rng.standard_normal((n, 3))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    return dirs, rng.uniform(*amp, n), rng.uniform(*kappa, n)
+    # float32 throughout: a 90 mm mass at 512 px spans millions of voxels.
+    f32 = np.float32
+    return dirs.astype(f32), rng.uniform(*amp, n).astype(f32), rng.uniform(*kappa, n).astype(f32)
+
+
+_COARSE_VOXELS = 200_000  # above this, smooth fields of a tumor are computed on every 2nd voxel
+
+
+def _stride(shape) -> int:
+    return 2 if np.prod(shape) > _COARSE_VOXELS else 1
+
+
+def _upsample(a: np.ndarray, shape, stride: int) -> np.ndarray:
+    """Nearest-neighbour upsampling of a field computed on every ``stride``-th voxel."""
+    if stride == 1:
+        return a
+    for axis in range(3):
+        a = np.repeat(a, stride, axis=axis)
+    return a[: shape[0], : shape[1], : shape[2]]
 
 
 def _surface(vx, vy, vz, rho, bumps) -> np.ndarray:
@@ -356,20 +374,28 @@ def _spicules(
     dirs[:, 2] *= 0.5  # strands run mostly in-plane, where they show on an axial slice
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     out = np.zeros(np.broadcast_shapes(vx.shape, vy.shape, vz.shape), bool)
+    axes = (vx.ravel(), vy.ravel(), vz.ravel())  # increasing voxel-centre offsets per axis
     for d in dirs:
         a, b = 0.7 * radius, radius * rng.uniform(1.25, 1.9)
         base = rng.uniform(1.0, 2.2)
-        t = np.clip((vx * d[0] + vy * d[1] + vz * d[2] - a) / (b - a), 0, 1)
+        # Each strand only within its own bounding box: a few thousand voxels, not the tumor's box.
+        lo, hi = np.minimum(d * a, d * b) - base, np.maximum(d * a, d * b) + base
+        sub = tuple(slice(*np.searchsorted(ax, [lo[n], hi[n]])) for n, ax in enumerate(axes))
+        sx, sy, sz = vx[sub[0], :, :], vy[:, sub[1], :], vz[:, :, sub[2]]
+        t = np.clip((sx * d[0] + sy * d[1] + sz * d[2] - a) / (b - a), 0, 1)
         along = a + t * (b - a)
-        dist2 = (vx - along * d[0]) ** 2 + (vy - along * d[1]) ** 2 + (vz - along * d[2]) ** 2
-        out |= dist2 <= (base + t * (tip_mm - base)) ** 2
+        dist2 = (sx - along * d[0]) ** 2 + (sy - along * d[1]) ** 2 + (sz - along * d[2]) ** 2
+        out[sub] |= dist2 <= (base + t * (tip_mm - base)) ** 2
     return out
 
 
 def _texture(rng: np.random.Generator, shape, spacing, mm: float) -> np.ndarray:
-    sigma = [max(0.5, mm / s) for s in spacing]
-    tex = ndi.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
-    return tex / (tex.std() + 1e-6)
+    """Unit-SD smooth noise with features of about ``mm`` (coarser sampling in large boxes)."""
+    s = _stride(shape)
+    coarse = tuple(-(-n // s) for n in shape)
+    sigma = [max(0.5, mm / (sp * s)) for sp in spacing]
+    tex = ndi.gaussian_filter(rng.standard_normal(coarse, dtype=np.float32), sigma)
+    return _upsample(tex / (tex.std() + 1e-6), shape, s)
 
 
 def _paint_one(
@@ -400,7 +426,9 @@ def _paint_one(
         return 0, 0.0
     vx, vy, vz = _offsets(grid, box, c)
     rho = np.sqrt(vx**2 + vy**2 + vz**2) + 1e-6
-    surface = _surface(vx, vy, vz, rho, lobes)
+    s = _stride(rho.shape)
+    cx, cy, cz = vx[::s], vy[:, ::s], vz[:, :, ::s]
+    surface = _upsample(_surface(cx, cy, cz, rho[::s, ::s, ::s], lobes), rho.shape, s)
     shape = rho <= radius * surface
     if spiculated:
         shape |= _spicules(rng, vx, vy, vz, radius)
@@ -408,7 +436,9 @@ def _paint_one(
     allowed = _TUMOR_HOST[tt]
     if spec.invades:
         depth = float(rng.uniform(4, 15))
-        near = ndi.distance_transform_edt(~_IN_LUNG[tt], sampling=grid.spacing) <= depth
+        away = ~_IN_LUNG[tt[::s, ::s, ::s]]
+        spacing = [sp * s for sp in grid.spacing]
+        near = _upsample(ndi.distance_transform_edt(away, sampling=spacing) <= depth, tt.shape, s)
         allowed = allowed | (near & _INVADABLE[tt])
     inside = shape & allowed
     nearest = tuple(grid.voxel(c) - np.array([s.start for s in box]))
@@ -472,23 +502,34 @@ def _paint_collapse(
     side = np.sign(c[0] - midline_x) or 1.0
     u = np.array([side * rng.uniform(0.4, 1.0), rng.uniform(-0.9, 0.1), rng.uniform(-0.8, 0.2)])
     u /= np.linalg.norm(u)
-    length = radius + float(rng.uniform(25, 70))
-    box = _box(grid, c + u * length / 2, length / 2 + length * 0.6)
-    if box is None:
-        return
-    vx, vy, vz = _offsets(grid, box, c)
-    along = vx * u[0] + vy * u[1] + vz * u[2]
-    across = np.sqrt(np.maximum(vx**2 + vy**2 + vz**2 - along**2, 0))
+    length = radius + float(rng.uniform(25, 60))
     half_angle = np.tan(np.radians(rng.uniform(22, 40)))
-    cone = (along > 0) & (along < length) & (across < radius * 0.8 + along * half_angle)
+    value = rng.uniform(20, 45) + (rng.uniform(25, 60) if contrast else 0.0)
+    # The cone's own bounding box, and its geometry only on the lung voxels in it: a mass's
+    # cone spans a whole lobe, far more voxels than the tumor itself.
+    wide = radius * 0.8 + length * half_angle
+    ends = np.stack([c, c + u * length])
+    lo = np.maximum(np.floor(grid.index(ends.min(axis=0) - wide)).astype(int), 0)
+    hi = np.minimum(np.ceil(grid.index(ends.max(axis=0) + wide)).astype(int) + 1, grid.shape)
+    if np.any(hi <= lo):
+        return
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
     tt = tissue[box]
-    m = cone & (tt == Tissue.LUNG)  # vessels and airways stay: bronchograms, enhancing vessels
+    idx = np.nonzero(tt == Tissue.LUNG)  # vessels and airways stay: bronchograms, enhancing vessels
+    if not len(idx[0]):
+        return
+    vx = grid.x[box[0]][idx[0]] - np.float32(c[0])
+    vy = grid.y[box[1]][idx[1]] - np.float32(c[1])
+    vz = grid.z[box[2]][idx[2]] - np.float32(c[2])
+    along = vx * u[0] + vy * u[1] + vz * u[2]
+    across2 = vx**2 + vy**2 + vz**2 - along**2
+    m = (along > 0) & (along < length) & (across2 < (radius * 0.8 + along * half_angle) ** 2)
     if not m.any():
         return
-    value = rng.uniform(20, 45) + (rng.uniform(25, 60) if contrast else 0.0)
-    h = hu[box]
-    h[m] = value + 6 * _texture(rng, m.shape, grid.spacing, 3.0)[m]
-    tt[m] = Tissue.ATELECTASIS
+    sel = tuple(i[m] for i in idx)
+    grain = rng.standard_normal(int(m.sum())).astype(np.float32)
+    hu[box][sel] = value + 6 * np.clip(grain, -2.5, 2.5)
+    tt[sel] = Tissue.ATELECTASIS
 
 
 def _paint_effusion(
