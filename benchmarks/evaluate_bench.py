@@ -50,7 +50,7 @@ def main() -> int:
     from lungnet.evaluation.metrics import case_metrics
     from lungnet.io import read_ct
     from lungnet.synthetic import make_phantom
-    from lungnet.viz.report import write_report
+    from lungnet.viz.case_report import write_report
 
     ph = make_phantom(seed=7, size=args.size, slices=args.slices, tumor_count=(3, 3))
     gt = ph.label.astype(bool)

@@ -137,7 +137,7 @@ def run_demo(
     from lungnet.naming import case_name, output_file_name
     from lungnet.preprocessing import NiftiPreprocessor
     from lungnet.synthetic import write_msd_dataset
-    from lungnet.viz.report import write_report
+    from lungnet.viz.case_report import write_report
 
     out = config.output_dir
     _prepare_output(out)

@@ -26,7 +26,7 @@ class KnownMaskPredictor:
         pass
 
     def predict_file(self, scan, output_dir, report=False, **options):
-        from lungnet.viz.report import write_report
+        from lungnet.viz.case_report import write_report
 
         scan, output_dir = Path(scan), Path(output_dir)
         case = scan.name.removesuffix(".nii.gz")

@@ -14,7 +14,7 @@ from PIL import Image
 from lungnet.cli import main
 from lungnet.errors import LungNetInputError
 from lungnet.io import read_ct
-from lungnet.viz.report import report_paths, write_report
+from lungnet.viz.case_report import report_paths, write_report
 
 
 def _scroller_data(html: str) -> dict:

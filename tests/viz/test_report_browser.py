@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lungnet.radiomics import RadiomicsBatch
-from lungnet.viz.report import write_report
+from lungnet.viz.case_report import write_report
 
 CHROMIUM_FLAGS = (
     "--headless",

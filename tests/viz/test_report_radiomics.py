@@ -12,7 +12,7 @@ import pytest
 from report_phantom import build_phantom
 
 from lungnet.radiomics import RadiomicsBatch
-from lungnet.viz.report import add_radiomics_panel, write_report
+from lungnet.viz.case_report import add_radiomics_panel, write_report
 from lungnet.viz.report_html import PANEL_END, PANEL_START, page_template
 
 

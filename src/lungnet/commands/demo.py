@@ -42,7 +42,7 @@ def _quiet() -> None:
         "lightning",
         "lightning.pytorch",
         "lightning.fabric",
-        "lungnet.viz.report",
+        "lungnet.viz.case_report",
         "lungnet.preprocessing.nifti_processor",
         "lungnet.engine.training",
         "lungnet.engine.epoch_log",

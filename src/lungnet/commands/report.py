@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from lungnet.io import check_same_grid, read_ct
     from lungnet.masks import binarize
     from lungnet.naming import case_of_output
-    from lungnet.viz.report import report_paths, write_report
+    from lungnet.viz.case_report import report_paths, write_report
 
     ct = read_ct(args.ct)
     volumes = {}

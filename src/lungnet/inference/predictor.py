@@ -183,7 +183,7 @@ class Predictor:
         """Segment one scan file or DICOM folder and write ``<name>_pred.nii.gz`` atomically.
 
         With ``report``, the per-tumor tables, overlay PNGs and the HTML report
-        (:func:`lungnet.viz.report.write_report`) are written beside the mask. With
+        (:func:`lungnet.viz.case_report.write_report`) are written beside the mask. With
         ``dicom_seg``, a DICOM series input also gets ``<name>_seg.dcm``, a DICOM SEG
         referencing it (:func:`lungnet.io.dicom_seg.write_dicom_seg`); a NIfTI input fails.
         A complete existing output is kept (status "skipped") unless ``overwrite``.
@@ -220,7 +220,7 @@ class Predictor:
             seconds["write"] = time.perf_counter() - t
             report_path = None
             if report:
-                from lungnet.viz.report import write_report
+                from lungnet.viz.case_report import write_report
 
                 t = time.perf_counter()
                 report_path = write_report(

@@ -155,7 +155,7 @@ class RadiomicsBatch:
             if line is not None:
                 self.say(f"        {line}")
         if report is not None and Path(report).is_file():
-            from lungnet.viz.report import add_radiomics_panel
+            from lungnet.viz.case_report import add_radiomics_panel
 
             add_radiomics_panel(report, paths["json"])
         return result

@@ -85,7 +85,13 @@ def sample_figure(
     axes[0].imshow(image, cmap=CT_CMAP, vmin=vmin, vmax=vmax)
     axes[0].set_title("CT")
     axes[1].imshow(image, cmap=CT_CMAP, vmin=vmin, vmax=vmax)
-    axes[1].imshow(np.ma.masked_where(~mask, mask.astype(np.float32)), cmap=GT_CMAP, alpha=GT_ALPHA, vmin=0, vmax=1)
+    axes[1].imshow(
+        np.ma.masked_where(~mask, mask.astype(np.float32)),
+        cmap=GT_CMAP,
+        alpha=GT_ALPHA,
+        vmin=0,
+        vmax=1,
+    )
     axes[1].set_title("ground truth")
     heat = axes[2].imshow(prob, cmap=PROB_CMAP, vmin=0.0, vmax=1.0)
     axes[2].set_title("prediction")
