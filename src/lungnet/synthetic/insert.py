@@ -128,8 +128,11 @@ def lung_tissue_map(ct: CTVolume) -> tuple[np.ndarray, Lungs]:
 
 
 def noise_level(ct: CTVolume) -> float:
-    """The scan's noise SD in HU: a low percentile of the in-plane local SD in soft tissue."""
-    h = ct.array.astype(np.float64)
+    """The scan's noise SD in HU: a low percentile of the in-plane local SD in soft tissue.
+
+    Every 4th slice suffices and keeps a 512 x 512 x 300 scan to a few hundred MB.
+    """
+    h = ct.array[:, :, ::4].astype(np.float64)
     size = (5, 5, 1)
     mean = ndi.uniform_filter(h, size)
     sd = np.sqrt(np.maximum(ndi.uniform_filter(h * h, size) - mean * mean, 0))

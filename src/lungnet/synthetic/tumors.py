@@ -22,8 +22,11 @@ from lungnet.synthetic.tubes import Grid
 __all__ = [
     "TUMOR_KINDS",
     "TUMOR_POSITIONS",
+    "Lungs",
     "Tumor",
     "TumorSpec",
+    "cohort_diameter",
+    "find_lungs",
     "place_and_paint_tumors",
     "sample_tumor_specs",
 ]
