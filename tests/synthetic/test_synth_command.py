@@ -61,3 +61,11 @@ def test_an_existing_dataset_exits_1_and_overwrite_replaces_it(tmp_path, capsys)
     assert main(args) == 1
     assert "already holds a dataset" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0
+
+
+def test_a_folder_that_is_not_a_nodule_library_exits_1_with_one_line(tmp_path, capsys):
+    args = ["synth", str(tmp_path / "ds"), "--cases", "1", "--size", "32", "--slices", "12"]
+    assert main([*args, "--nodule-library", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a nodule library" in err[0]
+    assert main([*args, "--library-share", "2"]) == 2
