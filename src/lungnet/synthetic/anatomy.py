@@ -240,6 +240,21 @@ def _put(t: np.ndarray, mask: np.ndarray, code: Tissue, zsel: np.ndarray | None 
         t[:, :, k][mask] = code
 
 
+def _put_shifted(
+    t: np.ndarray,
+    mask: np.ndarray,
+    code: Tissue,
+    zsel: np.ndarray,
+    g: Grid,
+    dx: np.ndarray,
+    dy: np.ndarray,
+) -> None:
+    """Set ``t`` to ``code`` on ``mask`` moved by ``(dx, dy)`` mm per slice: a curved tube."""
+    for k in np.flatnonzero(zsel):
+        shift = (int(round(dx[k] / g.spacing[0])), int(round(dy[k] / g.spacing[1])))
+        t[:, :, k][np.roll(mask, shift, axis=(0, 1)) if any(shift) else mask] = code
+
+
 def _put_ellipsoid(
     t: np.ndarray, q2d: np.ndarray, qz: np.ndarray, code: Tissue, within: np.ndarray | None = None
 ) -> None:
@@ -404,9 +419,24 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     _put_ellipsoid(t, inner2, ((z - hz) / (hrz - 10)) ** 2, T.BLOOD)
 
     # Great vessels running head to foot (the arch and pulmonary arteries are tubes).
+    # The ascending aorta bulges to the right; the descending aorta drifts to the midline and
+    # forward on its way to the hiatus. Both meet the arch unshifted.
     z_heart_top = hz + 0.5 * hrz
-    _put(t, _ell(x2, y2, ax, ay, ar, ar) < 1, T.BLOOD, z < an.z_arch - 10)
-    _put(t, _ell(x2, y2, sx_, sy_, sr, sr) < 1, T.BLOOD, (z > z_heart_top) & (z < an.z_arch - 10))
+    top = an.z_arch - 10
+    descent = np.clip((top - z) / (top - min(an.z_base) + 40), 0, 1)
+    _put_shifted(
+        t, _ell(x2, y2, ax, ay, ar, ar) < 1, T.BLOOD, z < top, g, 6 * descent, 10 * descent
+    )
+    bulge = 7 * np.sin(np.pi * np.clip((z - z_heart_top) / max(top - z_heart_top, 1), 0, 1))
+    _put_shifted(
+        t,
+        _ell(x2, y2, sx_, sy_, sr, sr) < 1,
+        T.BLOOD,
+        (z > z_heart_top) & (z < top),
+        g,
+        bulge,
+        np.zeros_like(bulge),
+    )
     _put(
         t,
         _ell(x2, y2, an.x_med + 40, an.y_vb + 72, 10, 10) < 1,
