@@ -13,8 +13,8 @@ from scipy import ndimage as ndi
 from helpers import assert_same_geometry, save_nifti
 from lungnet.cli import main
 from lungnet.io import read_ct
-from lungnet.synthetic import make_phantom
-from lungnet.synthetic.insert import insert_into_scan, write_inserted_dataset
+from lungnet.synthetic import Tissue, make_phantom
+from lungnet.synthetic.insert import insert_into_scan, lung_tissue_map, write_inserted_dataset
 from lungnet.synthetic.msd import write_case
 
 SCAN = "chest_ct_lps_1p5mm.nii.gz"
@@ -125,3 +125,12 @@ def test_insert_into_the_shared_real_chest_ct(real_ct, tmp_path):
     _unchanged_beyond(scan, image, label, mm=3.0)
     before = np.asarray(nib.load(scan).dataobj)
     assert np.median(before[label == 1]) < -300  # tumors went into the lungs
+
+
+def test_inserted_masses_never_grow_out_of_the_lungs(healthy_scan):
+    ct = read_ct(healthy_scan)
+    result = insert_into_scan(ct, seed=8, tumor_count=(4, 4), tumor_diameter_mm=(40, 80))
+    assert result.tumors and not any(t.invades for t in result.tumors)
+    tissue, _ = lung_tissue_map(ct)
+    inside = np.isin(tissue[result.label == 1], [Tissue.LUNG, Tissue.VESSEL, Tissue.AIRWAY_LUMEN])
+    assert inside.all()

@@ -196,7 +196,8 @@ def insert_into_scan(
         seed: the same seed and scan give the same result, bit for bit.
         tumor_count, tumor_diameter_mm: as for :func:`~lungnet.synthetic.make_phantom`
             (None: drawn like a lung-cancer cohort). Collapsed lung and effusion are not
-            drawn, so that the scan away from the tumors stays as it was.
+            drawn, so that the scan away from the tumors stays as it was, and masses do
+            not invade (HU alone cannot tell chest wall from heart).
         nodule_library, library_share, library_split: real nodules to use for some tumors.
 
     Raises:
@@ -207,7 +208,11 @@ def insert_into_scan(
     tissue, lungs = lung_tissue_map(ct)
     rng = np.random.default_rng(seed)
     grid = Grid(ct.shape, ct.spacing)
-    specs = sample_tumor_specs(rng, tumor_count, tumor_diameter_mm, neighbours=False)
+    # Soft tissue by HU cannot tell chest wall from heart in a real scan, so masses here
+    # abut the wall and mediastinum without growing into them.
+    specs = sample_tumor_specs(
+        rng, tumor_count, tumor_diameter_mm, neighbours=False, invasion=False
+    )
     painter = None
     if nodule_library is not None:
         specs = nodule_library.assign(rng, specs, library_share, library_split)

@@ -184,6 +184,7 @@ def sample_tumor_specs(
     count: tuple[int, int] | None = None,
     diameter_mm: tuple[float, float] | None = None,
     neighbours: bool = True,
+    invasion: bool = True,
 ) -> list[TumorSpec]:
     """Draw one patient's tumors.
 
@@ -193,6 +194,7 @@ def sample_tumor_specs(
         diameter_mm: range of nominal diameters, log-uniform in it; None draws
             :func:`cohort_diameter`.
         neighbours: allow atelectasis and effusion beside some tumors.
+        invasion: allow masses to grow into the chest wall or mediastinum.
     """
     n = (
         int(rng.choice(5, p=_COUNT_P))
@@ -208,6 +210,7 @@ def sample_tumor_specs(
         kind = _kind_for(rng, d)
         position = _position_for(rng, d)
         invades = position in ("pleural", "mediastinal") and d >= 30 and rng.random() < 0.5
+        invades = invades and invasion
         atelectasis = (
             neighbours and d >= 20 and rng.random() < (0.45 if position == "mediastinal" else 0.25)
         )
