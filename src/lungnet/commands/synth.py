@@ -71,10 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--val-cases",
         type=int,
-        default=0,
+        default=None,
         metavar="V",
         help="with --nodule-library: the last V training cases draw from the library's "
-        "validation patients (pass the --val-cases you give lungnet preprocess; default: 0)",
+        "validation patients; give the --val-split-count you will pass to lungnet preprocess "
+        "(default: 6, its default, or all training cases when fewer)",
     )
     p.add_argument(
         "--workers", type=int, default=1, metavar="N", help="parallel processes (default: 1)"
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             _pair(args.tumor_count),
             args.library_share,
         )
-        if not 0 <= args.val_cases <= args.cases:
+        if args.val_cases is not None and not 0 <= args.val_cases <= args.cases:
             raise ValueError(f"--val-cases must be within 0..--cases, got {args.val_cases}")
     except ValueError as e:
         print(f"lungnet synth: error: {e}", file=sys.stderr)

@@ -165,7 +165,7 @@ def write_msd_dataset(
     progress: Callable[[str], None] | None = None,
     nodule_library: str | Path | None = None,
     library_share: float = 0.5,
-    val_cases: int = 0,
+    val_cases: int | None = None,
 ) -> Path:
     """Write ``cases`` training and ``test_cases`` test phantoms in the MSD Task06 layout.
 
@@ -186,7 +186,9 @@ def write_msd_dataset(
             cases draw from its train patients, the last ``val_cases`` training cases
             (the validation split of ``lungnet preprocess``) from its val patients and
             test cases from its test patients, so no patient's nodules cross splits.
-        val_cases: how many of the last training cases will be used for validation.
+        val_cases: how many of the last training cases will be used for validation (as
+            ``lungnet preprocess --val-split-count``); None: 6 like its default, or all
+            training cases when there are fewer.
 
     Returns:
         The dataset folder (``out_dir``), ready for ``lungnet preprocess``.
@@ -201,6 +203,8 @@ def write_msd_dataset(
         raise ValueError(f"at most 999 cases fit the lung_NNN names, got {cases + test_cases}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if val_cases is None:
+        val_cases = min(6, cases)  # lungnet preprocess --val-split-count's default
     if not 0 <= val_cases <= cases:
         raise ValueError(f"val_cases must be within 0..cases ({cases}), got {val_cases}")
     make_phantom_args = {
