@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from isal import igzip
+from isal import igzip_lib
 from nibabel.orientations import apply_orientation, inv_ornt_aff
 
 from lungnet.io import SourceGeometry, is_nifti_path, read_ct
@@ -118,8 +118,11 @@ def _plain_integer_nifti(path: Path) -> tuple[np.ndarray, nib.Nifti1Image] | Non
     try:
         raw = path.read_bytes()
         if gzipped:
-            raw = igzip.decompress(raw)
-    except (EOFError, OSError, zlib.error):
+            # One output buffer of the size the header promises: growing one costs page
+            # faults and copies. Checks the CRC and length; a second gzip member (rare
+            # in NIfTI) comes out short and goes to read_ct.
+            raw = igzip_lib.decompress(raw, flag=igzip_lib.DECOMP_GZIP, bufsize=needed)
+    except (EOFError, OSError, zlib.error, igzip_lib.IsalError):
         return None
     if len(raw) < needed:
         return None
