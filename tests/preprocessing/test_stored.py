@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -57,13 +59,19 @@ def test_a_broken_file_is_refused_in_read_cts_words(tmp_path, how):
     assert str(got.value) == str(expected.value)
 
 
-def test_a_gzip_file_of_two_members_reads_like_read_ct(tmp_path):
+def test_a_gzip_file_of_two_members_is_judged_as_read_ct_judges_it(tmp_path):
     import gzip
 
     plain = save_nifti(tmp_path / "ct.nii", tiny_case(2)[0]).read_bytes()
     path = tmp_path / "two_members.nii.gz"
     path.write_bytes(gzip.compress(plain[:1000]) + gzip.compress(plain[1000:]))
-    stored = read_stored(path)
-    np.testing.assert_array_equal(
-        stored.array.astype(np.float32) * stored.slope + stored.intercept, read_ct(path).array
-    )
+    try:
+        expected = read_ct(path).array
+    except LungNetInputError as e:
+        with pytest.raises(LungNetInputError, match="^" + re.escape(str(e)) + "$"):
+            read_stored(path)
+    else:
+        stored = read_stored(path)
+        np.testing.assert_array_equal(
+            stored.array.astype(np.float32) * stored.slope + stored.intercept, expected
+        )
