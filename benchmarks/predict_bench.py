@@ -16,15 +16,13 @@ Writes JSON to --out and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from isolated import in_process
-from record import RESULTS_DIR
+from record import RESULTS_DIR, provenance, write_results
 
 
 def make_scans(folder: Path, n: int, size: int, slices: int) -> list[Path]:
@@ -145,7 +143,12 @@ def main() -> None:
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for testing this script")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument("--tag", default="", help="suffix of the results file, to keep earlier runs")
     args = p.parse_args()
+    start = provenance(
+        seeds={"phantoms": "make_phantom seed 1000 + i for scan i", "weights": 0},
+        settings={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    )
     if args.quick:
         args.size, args.slices, args.width, args.net_size = 96, 40, 8, 64
 
@@ -204,23 +207,20 @@ def main() -> None:
     import torch
 
     record = {
+        **start,
         "benchmark": "predict",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": {
-            "cpu_threads": torch.get_num_threads(),
-            "platform": platform.platform(),
-            "bf16_native": bool(
-                torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-            ),
-        },
+        "bf16_native": bool(
+            torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        ),
         "torch": torch.__version__,
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "isolation": "each variant runs in its own spawned process; peak_rss_mb is that "
+        "process's own maximum resident set",
         "summary": summary,
         "per_scan": rows,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    name = "predict_bench_quick.json" if args.quick else "predict_bench.json"
-    (args.out / name).write_text(json.dumps(record, indent=1))
+    stem = "predict_bench_quick" if args.quick else "predict_bench"
+    name = f"{stem}_{args.tag}.json" if args.tag else f"{stem}.json"
+    write_results(name, record, args.out)
     print(f"wrote {args.out / name}")
 
 
