@@ -297,7 +297,7 @@ def make_phantom(
             grain *= np.take(_GRAIN, tissue[:, :, k0:k1].astype(np.intp))
             slab += white * grain
             if sigma_px:
-                ndi.gaussian_filter(slab, (sigma_px, sigma_px, 0), output=slab, truncate=3)
+                ndi.gaussian_filter(slab, (sigma_px, sigma_px, 0), output=slab, truncate=2.5)
     return Phantom(
         hu=hu,
         label=label,
