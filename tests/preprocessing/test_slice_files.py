@@ -39,3 +39,12 @@ def test_complete_means_every_file_there_at_full_size_and_nothing_else(tmp_path)
     assert not slice_files_complete(tmp_path / "absent", 4, (8, 6), np.float32)
     (tmp_path / "3.npy").write_bytes((tmp_path / "3.npy").read_bytes()[:-1])
     assert not slice_files_complete(tmp_path, 4, (8, 6), np.float32)
+
+
+def test_a_stack_written_in_blocks_is_numbered_from_each_blocks_first_slice(tmp_path):
+    stack = np.arange(5 * 4 * 3, dtype=np.float32).reshape(5, 4, 3)
+    write_slices(tmp_path, stack[:2])
+    write_slices(tmp_path, stack[2:], first=2)
+    assert slice_files_complete(tmp_path, 5, (4, 3), np.float32)
+    for i in range(5):
+        np.testing.assert_array_equal(np.load(tmp_path / f"{i}.npy"), stack[i])

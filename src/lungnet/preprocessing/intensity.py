@@ -8,6 +8,7 @@ this arithmetic exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "normalize",
     "preprocess_image",
     "preprocess_mask",
+    "preprocessed_image_blocks",
     "restore_probabilities",
 ]
 
@@ -244,11 +246,33 @@ def preprocess_image(
     Returns:
         ``(Z - clip, H, W)`` float32 slices, slice ``i`` coming from z index ``clip + i``.
     """
+    num_kept = len(range(volume_xyz.shape[2])[kept_slices(volume_xyz.shape[2], config)])
+    out = np.empty((num_kept, *config.target_size), np.float32)
+    for start, block in preprocessed_image_blocks(
+        volume_xyz, config, slope=slope, intercept=intercept
+    ):
+        out[start : start + len(block)] = block
+    return out
+
+
+def preprocessed_image_blocks(
+    volume_xyz: np.ndarray,
+    config: PreprocessConfig,
+    *,
+    slope: float = 1.0,
+    intercept: float = 0.0,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """:func:`preprocess_image`, 16 slices at a time, for writers that need no whole stack.
+
+    Yields:
+        ``(i, block)``: ``block`` is slices ``i, i + 1, ...`` as a C-ordered ``(n, H, W)``
+        float32 array. Its memory is reused for the next block: write or copy it first.
+    """
     kept = np.asarray(volume_xyz)[:, :, kept_slices(volume_xyz.shape[2], config)]
-    out = np.empty((kept.shape[2], *config.target_size), np.float32)
     # (Z, Y, X) is the memory order of the Fortran-ordered arrays NIfTI files hold, so
     # planes are resized to (W, H) and only the small result is transposed to (H, W).
     resize = _ChunkResizer(_CHUNK_SLICES, kept.shape[1::-1], config.target_size[::-1])
+    blocks = np.empty((_CHUNK_SLICES, *config.target_size), np.float32)
     for start in range(0, kept.shape[2], _CHUNK_SLICES):
         planes = kept[:, :, start : start + _CHUNK_SLICES].transpose(2, 1, 0)
         # A float32 copy of the slices' stored values: exact for integers, faster to
@@ -260,8 +284,9 @@ def preprocess_image(
             small = resize(np.clip(hu, *config.hu_window, out=hu))
         else:
             small = _to_hu(resize(stored), slope, intercept)
-        out[start : start + len(small)] = normalize(small, config).transpose(0, 2, 1)
-    return out
+        block = blocks[: len(small)]
+        np.copyto(block, normalize(small, config).transpose(0, 2, 1))
+        yield start, block
 
 
 def preprocess_mask(

@@ -34,7 +34,11 @@ from lungnet.errors import LungNetInputError
 from lungnet.io import atomic_dir
 from lungnet.io.atomic import TMP_PREFIX, remove_stale_temporaries
 from lungnet.preprocessing.cases import Case, find_cases
-from lungnet.preprocessing.intensity import PreprocessConfig, preprocess_image, preprocess_mask
+from lungnet.preprocessing.intensity import (
+    PreprocessConfig,
+    preprocess_mask,
+    preprocessed_image_blocks,
+)
 from lungnet.preprocessing.manifest import SPLITS, case_entry, write_manifest
 from lungnet.preprocessing.output_lock import output_lock
 from lungnet.preprocessing.slice_files import slice_files_complete, write_slices
@@ -330,13 +334,12 @@ def _preprocess_to(
         )
     label = read_stored(case.label)  # type: ignore[arg-type]
     _validate_pair(case, image, label)
-    slices = preprocess_image(image.array, config, slope=image.slope, intercept=image.intercept)
     masks = preprocess_mask(label.array, config, slope=label.slope, intercept=label.intercept)
     del label
     tumor = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
     entry = case_entry(
         split,
-        len(slices),
+        len(masks),
         tumor,
         spacing=[round(s, 6) for s in image.spacing],
         source={"image": str(case.image), "label": str(case.label), **image.geometry.as_dict()},
@@ -344,7 +347,12 @@ def _preprocess_to(
     with atomic_dir(target) as tmp:
         (tmp / "data").mkdir()
         (tmp / "masks").mkdir()
-        write_slices(tmp / "data", slices)
+        # Image slices go to disk 16 at a time as they are made: no whole stack in memory.
+        blocks = preprocessed_image_blocks(
+            image.array, config, slope=image.slope, intercept=image.intercept
+        )
+        for first, block in blocks:
+            write_slices(tmp / "data", block, first)
         write_slices(tmp / "masks", masks)
         (tmp / "case.json").write_text(
             json.dumps({"config": config.to_dict(), "stamp": stamp, "entry": entry})

@@ -26,15 +26,15 @@ def npy_header(shape: tuple[int, ...], dtype: np.dtype | type) -> bytes:
     return buffer.getvalue()
 
 
-def write_slices(folder: str | Path, stack: np.ndarray) -> None:
-    """Write ``stack[i]`` as ``folder/<i>.npy`` for every ``i``; ``folder`` must exist.
+def write_slices(folder: str | Path, stack: np.ndarray, first: int = 0) -> None:
+    """Write ``stack[i]`` as ``folder/<first + i>.npy`` for every ``i``; ``folder`` must exist.
 
     Files are created new (an existing one is an error), with the usual permissions.
     """
     folder = Path(folder)
     stack = np.ascontiguousarray(stack)
     header = npy_header(stack.shape[1:], stack.dtype)
-    for i, plane in enumerate(stack):
+    for i, plane in enumerate(stack, start=first):
         fd = os.open(folder / f"{i}.npy", _CREATE, 0o666)
         try:
             _write_all(fd, header, memoryview(plane).cast("B"))
