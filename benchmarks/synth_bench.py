@@ -58,7 +58,7 @@ TRUE_TISSUES = {
     "lung": (Tissue.LUNG,),
     "fat": (Tissue.FAT,),
     "muscle": (Tissue.MUSCLE,),
-    "blood": (Tissue.BLOOD,),
+    "blood": (Tissue.BLOOD, Tissue.BLOOD_RIGHT),
     "bone": (Tissue.BONE_CORTEX, Tissue.BONE_MARROW),
 }
 

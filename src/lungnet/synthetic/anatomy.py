@@ -46,6 +46,7 @@ class Tissue(IntEnum):
     TUMOR = 20
     ATELECTASIS = 21
     EFFUSION = 22
+    BLOOD_RIGHT = 23  # right heart and venae cavae: enhanced differently from the left
 
 
 #: Noise-free HU range of each tissue over all seeds (before blur and noise). VESSEL and
@@ -74,6 +75,7 @@ TISSUE_HU: dict[Tissue, tuple[float, float]] = {
     Tissue.TUMOR: (-1000, 100),  # ground glass, cavity air and necrotic fluid included
     Tissue.ATELECTASIS: (0, 120),
     Tissue.EFFUSION: (0, 20),
+    Tissue.BLOOD_RIGHT: (30, 500),
 }
 
 
@@ -414,8 +416,11 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     # Heart: myocardium shell, blood-filled chambers split by a septum, epicardial fat.
     _put_ellipsoid(t, heart2 / 1.25, heart_z / 1.25, T.FAT, within=thorax & (t != T.LUNG))
     _put_ellipsoid(t, heart2, heart_z, T.MYOCARDIUM)
-    septum = np.abs((x2 - hx) * 0.8 + (y2 - hy) * 0.6) < 5
-    inner2 = np.where(septum, 9.0, _ell(x2, y2, hx, hy, hrx - 11, hry - 9))
+    across = (x2 - hx) * 0.8 + (y2 - hy) * 0.6  # > 0: the right heart, in front and to the right
+    chambers = _ell(x2, y2, hx, hy, hrx - 11, hry - 9)
+    chambers_z = ((z - hz) / (hrz - 10)) ** 2
+    _put_ellipsoid(t, np.where(across > 5, chambers, 9.0), chambers_z, T.BLOOD_RIGHT)
+    inner2 = np.where(across < -5, chambers, 9.0)
     _put_ellipsoid(t, inner2, ((z - hz) / (hrz - 10)) ** 2, T.BLOOD)
 
     # Great vessels running head to foot (the arch and pulmonary arteries are tubes).
@@ -440,11 +445,11 @@ def render_slab(an: Anatomy, k0: int, k1: int, field: np.ndarray) -> np.ndarray:
     _put(
         t,
         _ell(x2, y2, an.x_med + 40, an.y_vb + 72, 10, 10) < 1,
-        T.BLOOD,
+        T.BLOOD_RIGHT,
         (z > hz) & (z < an.z_arch + 15),
     )  # SVC
     _put(
-        t, _ell(x2, y2, an.x_med + 26, an.y_vb + 28, 11, 11) < 1, T.BLOOD, z < hz - 0.3 * hrz
+        t, _ell(x2, y2, an.x_med + 26, an.y_vb + 28, 11, 11) < 1, T.BLOOD_RIGHT, z < hz - 0.3 * hrz
     )  # IVC
     _put(
         t, _ell(x2, y2, an.x_med - 6, an.y_vb + 24, 7, 7) < 1, T.MUSCLE, z > zd_min - 30

@@ -82,6 +82,12 @@ def _tissue_values(rng: np.random.Generator, an: Anatomy) -> np.ndarray:
     v[T.BONE_CORTEX] = rng.uniform(800, 1050)
     v[T.BONE_MARROW] = rng.uniform(450, 540)
     v[T.BLOOD] = v[T.VESSEL] = an.blood_hu
+    # The right heart fills from the venae cavae: with contrast it is denser or fainter than
+    # the left, depending on the timing (the real scan's blood spreads over 160-420 HU).
+    if an.contrast:
+        v[T.BLOOD_RIGHT] = np.clip(an.blood_hu * rng.uniform(0.55, 1.25), 60, 420)
+    else:
+        v[T.BLOOD_RIGHT] = an.blood_hu
     v[T.MYOCARDIUM] = rng.uniform(90, 140) if an.contrast else rng.uniform(45, 60)
     v[T.LIVER] = an.liver_hu
     v[T.SPLEEN] = an.liver_hu + rng.uniform(-5, 10)
@@ -135,6 +141,7 @@ def _base_hu(
     texture = _TEXTURE_HU.copy()
     # Enhancement differs between chambers and vessels (inflow, timing): up to +-8 % x 2.5 sd.
     texture[Tissue.BLOOD] = 0.08 * (values[Tissue.BLOOD] - 40)
+    texture[Tissue.BLOOD_RIGHT] = 0.08 * (values[Tissue.BLOOD_RIGHT] - 40)
     h += np.take(texture, idx) * np.clip(organ_field, -2.5, 2.5)
     if (tissue == Tissue.LUNG).any():
         # Dependent lung (posterior, patient supine) is denser: a few tens of HU front to back.
