@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "insert",
         help="insert synthetic lung tumors with exact labels into real CT scans (MSD layout)",
         description="Write imagesTr/, labelsTr/ and dataset.json to DIR: each scan with synthetic "
-        "tumors in its own lungs, blended with its own blur and noise. The scan's geometry and "
+        "tumors in its own lungs, with a blurred (partial-volume) edge and noise at the level "
+        "measured in the scan. The scan's geometry and "
         "data type are kept and voxels more than a few mm from a tumor are unchanged; the same "
         "seed writes the same files. A scan without lungs, or one that is not CT, is skipped.",
     )

@@ -2,10 +2,10 @@
 
 The scan's lungs are found by their density; a tissue map derived from its HU lets the
 same tumor generator as ``lungnet synth`` place and paint tumors (free, against the chest
-wall or mediastinum, against a vessel). Each tumor is then blended in with the scan's
-own look: blurred at its edge (partial volume) and given noise of the level measured in
-the scan. Voxels more than a few mm from every tumor keep their stored values bit for
-bit, and the output keeps the input's geometry and data type.
+wall or mediastinum, against a vessel). Each tumor is then blended in: blurred at its
+edge like a standard reconstruction kernel (partial volume) and given noise of the level
+measured in the scan. Voxels more than a few mm from every tumor keep their stored values
+bit for bit, and the output keeps the input's geometry and data type.
 """
 
 from __future__ import annotations
