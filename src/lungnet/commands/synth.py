@@ -1,4 +1,4 @@
-"""`lungnet synth OUT --cases N`: write a Decathlon-layout dataset of synthetic chest CT."""
+"""`lungnet synth -o OUT --cases N`: write a Decathlon-layout dataset of synthetic chest CT."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "labelsTs/ and dataset.json. The same arguments write byte-identical files; a run killed "
         "half-way is completed by running it again.",
     )
-    p.add_argument("out", metavar="OUT", help="dataset folder to create")
+    p.add_argument("out", metavar="OUT", nargs="?", help="dataset folder to create")
+    p.add_argument("-o", "--output-dir", dest="output_dir", metavar="OUT", help="the same as OUT")
     p.add_argument("--cases", type=int, required=True, metavar="N", help="training cases")
     p.add_argument("--test-cases", type=int, default=0, metavar="M", help="test cases (default: 0)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="dataset seed (default: 0)")
@@ -89,6 +90,7 @@ def _pair(value) -> tuple | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lungnet.errors import ConfigError
     from lungnet.synthetic import write_msd_dataset
     from lungnet.synthetic.phantom import check_phantom_args
 
@@ -113,9 +115,11 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.val_cases is not None and not 0 <= args.val_cases <= args.cases:
             raise ValueError(f"--val-cases must be within 0..--cases, got {args.val_cases}")
+        if (args.out is None) == (args.output_dir is None):
+            raise ValueError("give the dataset folder once: OUT or -o/--output-dir")
     except ValueError as e:
-        print(f"lungnet synth: error: {e}", file=sys.stderr)
-        return 2
+        raise ConfigError(str(e)) from e
+    out = args.out if args.out is not None else args.output_dir
 
     total = args.cases + args.test_cases
     done = 0
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{done}/{total}] {name}", file=sys.stderr, flush=True)
 
     path = write_msd_dataset(
-        args.out,
+        out,
         cases=args.cases,
         test_cases=args.test_cases,
         seed=args.seed,
