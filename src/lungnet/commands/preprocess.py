@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from lungnet.options import add_options
+    from lungnet.preprocessing.config import PreprocessConfig
+
     p = sub.add_parser(
         "preprocess",
         help="turn a Decathlon-style dataset (imagesTr/, labelsTr/) into 2D training slices",
@@ -32,17 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="OUTPUT_ROOT",
         help="the output folder, instead of the second positional argument",
     )
-    p.add_argument(
-        "--target-size", "--target_size", nargs=2, type=int, default=(256, 256), metavar=("H", "W")
-    )
-    p.add_argument(
-        "--clip-slices-min",
-        "--clip_slices_min",
-        type=int,
-        default=30,
-        metavar="N",
-        help="drop the N most inferior slices of every volume (default: 30, the seed's)",
-    )
+    add_options(p, PreprocessConfig)
     p.add_argument(
         "--val-split-count",
         "--val_split_count",
@@ -50,14 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=6,
         metavar="N",
         help="the last N cases in sorted order form the validation split (default: 6)",
-    )
-    p.add_argument(
-        "--hu-window",
-        nargs=2,
-        type=float,
-        default=None,
-        metavar=("LOW", "HIGH"),
-        help="clip HU to [LOW, HIGH] and scale to [0, 1] instead of HU / 3071 (the seed's)",
     )
     p.add_argument(
         "--workers",
@@ -74,11 +60,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "instead of refusing",
     )
     p.set_defaults(func=run)
-
-
-def _usage_error(message: str) -> int:
-    print(f"lungnet preprocess: error: {message}", file=sys.stderr)
-    return 2
 
 
 def _folders(args: argparse.Namespace) -> tuple[str, str] | str:
@@ -99,38 +80,33 @@ def _folders(args: argparse.Namespace) -> tuple[str, str] | str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from lungnet.errors import ConfigError
+    from lungnet.options import config_from_args
     from lungnet.preprocessing import NiftiPreprocessor
+    from lungnet.preprocessing.config import PreprocessConfig
 
     if args.input_option is not None and args.input_root is not None and args.output_root is None:
         # `preprocess -i IN OUT`: the one positional is the output folder.
         args.input_root, args.output_root = None, args.input_root
     folders = _folders(args)
     if isinstance(folders, str):
-        return _usage_error(folders)
-    too_small = (
-        (args.workers is not None and args.workers < 1)
-        or args.clip_slices_min < 0
-        or args.val_split_count < 0
-        or min(args.target_size) < 1
+        raise ConfigError(folders)
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"workers (--workers) must be >= 1, got {args.workers}")
+    if args.val_split_count < 0:
+        raise ConfigError(
+            f"val_split_count (--val-split-count) must be >= 0, got {args.val_split_count}"
+        )
+    config = config_from_args(
+        PreprocessConfig, args, normalization="window" if args.hu_window else "scale"
     )
-    if too_small:
-        return _usage_error(
-            "--workers and --target-size must be >= 1, --clip-slices-min and --val-split-count >= 0"
-        )
     bar = tqdm(unit="case", desc="preprocess", disable=None)
-    try:
-        processor = NiftiPreprocessor(
-            target_size=tuple(args.target_size),
-            clip_slices_min=args.clip_slices_min,
-            normalization="window" if args.hu_window else "scale",
-            hu_window=tuple(args.hu_window) if args.hu_window else None,
-            workers=args.workers,
-            progress=lambda outcome: bar.update(1),
-            wait_for_other_run=args.wait,
-        )
-    except ValueError as e:  # a setting out of range, e.g. --hu-window 400 -1000
-        bar.close()
-        return _usage_error(str(e))
+    processor = NiftiPreprocessor(
+        **dataclasses.asdict(config),
+        workers=args.workers,
+        progress=lambda outcome: bar.update(1),
+        wait_for_other_run=args.wait,
+    )
     try:
         result = processor.run(*folders, val_split_count=args.val_split_count)
     finally:

@@ -21,8 +21,9 @@ import torch
 from torch.utils.data import Dataset
 
 from lungnet.errors import LungNetInputError
-from lungnet.preprocessing.intensity import PreprocessConfig, context_indices
+from lungnet.preprocessing.config import PreprocessConfig
 from lungnet.preprocessing.manifest import SPLITS, read_manifest
+from lungnet.preprocessing.slices import context_indices
 
 __all__ = ["LungDataset", "SliceRef", "read_slice_manifest", "SPLITS"]
 

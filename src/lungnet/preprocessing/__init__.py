@@ -1,15 +1,7 @@
 """Turning CT volumes into network-ready 2D slices (shared by training and inference)."""
 
 from lungnet.preprocessing.cases import Case, find_cases
-from lungnet.preprocessing.intensity import (
-    PreprocessConfig,
-    context_indices,
-    kept_slices,
-    normalize,
-    preprocess_image,
-    preprocess_mask,
-    restore_probabilities,
-)
+from lungnet.preprocessing.config import PreprocessConfig
 from lungnet.preprocessing.manifest import (
     MANIFEST_NAME,
     case_entry,
@@ -17,6 +9,14 @@ from lungnet.preprocessing.manifest import (
     write_manifest,
 )
 from lungnet.preprocessing.nifti_processor import CaseOutcome, NiftiPreprocessor, PreprocessResult
+from lungnet.preprocessing.slices import (
+    context_indices,
+    kept_slices,
+    normalize,
+    preprocess_image,
+    preprocess_mask,
+    restore_probabilities,
+)
 
 __all__ = [
     "MANIFEST_NAME",

@@ -21,7 +21,7 @@ from typing import Any
 
 from lungnet.errors import LungNetInputError
 from lungnet.io.atomic import atomic_path
-from lungnet.preprocessing.intensity import PreprocessConfig
+from lungnet.preprocessing.config import PreprocessConfig
 
 __all__ = [
     "MANIFEST_FORMAT",

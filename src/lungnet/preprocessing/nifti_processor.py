@@ -34,14 +34,11 @@ from lungnet.errors import LungNetInputError
 from lungnet.io import atomic_dir
 from lungnet.io.atomic import TMP_PREFIX, remove_stale_temporaries
 from lungnet.preprocessing.cases import Case, find_cases
-from lungnet.preprocessing.intensity import (
-    PreprocessConfig,
-    preprocess_mask,
-    preprocessed_image_blocks,
-)
+from lungnet.preprocessing.config import PreprocessConfig
 from lungnet.preprocessing.manifest import SPLITS, case_entry, write_manifest
 from lungnet.preprocessing.output_lock import output_lock
 from lungnet.preprocessing.slice_files import slice_files_complete, write_slices
+from lungnet.preprocessing.slices import preprocess_mask, preprocessed_image_blocks
 from lungnet.preprocessing.stored import StoredVolume, read_stored
 from lungnet.preprocessing.workers import plan_workers
 

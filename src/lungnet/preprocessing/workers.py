@@ -15,7 +15,8 @@ import nibabel as nib
 import numpy as np
 
 from lungnet.preprocessing.cases import Case
-from lungnet.preprocessing.intensity import PreprocessConfig, kept_slices
+from lungnet.preprocessing.config import PreprocessConfig
+from lungnet.preprocessing.slices import kept_slices
 
 __all__ = ["WorkerPlan", "available_memory", "plan_workers", "worker_memory"]
 

@@ -12,7 +12,7 @@ from lungnet.preprocessing import (
     preprocess_mask,
     restore_probabilities,
 )
-from lungnet.preprocessing.intensity import linear_weights, nearest_indices
+from lungnet.preprocessing.slices import linear_weights, nearest_indices
 
 
 def test_clip_drops_the_most_inferior_slices():

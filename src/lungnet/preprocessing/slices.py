@@ -1,4 +1,4 @@
-"""The one preprocessing implementation shared by training and inference: clip z, normalize, resize.
+"""The one preprocessing implementation shared by training and inference: clip z, resize, normalize.
 
 Training slices are made by :func:`preprocess_image` / :func:`preprocess_mask`; inference
 runs the same :func:`preprocess_image` with the config stored in the checkpoint and maps
@@ -9,10 +9,11 @@ this arithmetic exists.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from lungnet.preprocessing.config import PreprocessConfig
 
 if TYPE_CHECKING:
     import torch
@@ -29,77 +30,6 @@ __all__ = [
     "preprocessed_image_blocks",
     "restore_probabilities",
 ]
-
-_NORMALIZATIONS = ("scale", "window")
-
-
-@dataclass(frozen=True)
-class PreprocessConfig:
-    """How a canonical CT volume becomes network input slices.
-
-    Attributes:
-        target_size: in-plane size ``(H, W)`` of every slice, in pixels; H runs along
-            the canonical x axis (patient right), W along y (anterior).
-        clip_slices_min: number of most inferior slices dropped (the seed drops 30,
-            which are mostly abdomen); they are 0 in every predicted mask.
-        normalization: ``"scale"`` divides HU by ``hu_divisor`` (the seed's rule);
-            ``"window"`` clips HU to ``hu_window`` and maps it linearly to [0, 1].
-        hu_divisor: divisor of the ``"scale"`` rule (seed: 3071.0, the top of the
-            12-bit CT range).
-        hu_window: ``(low, high)`` HU of the ``"window"`` rule.
-    """
-
-    target_size: tuple[int, int] = (256, 256)
-    clip_slices_min: int = 30
-    normalization: str = "scale"
-    hu_divisor: float = 3071.0
-    hu_window: tuple[float, float] | None = field(default=None)
-
-    def __post_init__(self) -> None:
-        size = tuple(int(s) for s in self.target_size)
-        if len(size) != 2 or min(size) < 1:
-            raise ValueError(
-                f"target_size must be two positive ints (H, W), got {self.target_size!r}"
-            )
-        object.__setattr__(self, "target_size", size)
-        if int(self.clip_slices_min) < 0:
-            raise ValueError(f"clip_slices_min must be >= 0, got {self.clip_slices_min!r}")
-        object.__setattr__(self, "clip_slices_min", int(self.clip_slices_min))
-        if self.normalization not in _NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be one of {_NORMALIZATIONS}, got {self.normalization!r}"
-            )
-        if self.normalization == "scale" and not float(self.hu_divisor) > 0:
-            raise ValueError(f"hu_divisor must be > 0, got {self.hu_divisor!r}")
-        if self.normalization == "window":
-            if (
-                self.hu_window is None
-                or len(self.hu_window) != 2
-                or not self.hu_window[0] < self.hu_window[1]
-            ):
-                raise ValueError(
-                    f"hu_window must be (low, high) with low < high, got {self.hu_window!r}"
-                )
-        if self.hu_window is not None:
-            object.__setattr__(self, "hu_window", tuple(float(v) for v in self.hu_window))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON/checkpoint-safe dict (lists, floats, ints, strings)."""
-        d = asdict(self)
-        d["target_size"] = list(self.target_size)
-        d["hu_window"] = None if self.hu_window is None else list(self.hu_window)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PreprocessConfig:
-        known = {
-            k: d[k]
-            for k in ("target_size", "clip_slices_min", "normalization", "hu_divisor", "hu_window")
-            if k in d
-        }
-        if known.get("hu_window") is not None:
-            known["hu_window"] = tuple(known["hu_window"])
-        return cls(**known)
 
 
 def kept_slices(num_slices: int, config: PreprocessConfig) -> slice:
