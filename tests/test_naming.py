@@ -25,6 +25,7 @@ from lungnet.naming import (
         ("/d/lung_001_0000.nii.gz", False, "lung_001_0000"),
         ("/d/lung_001_0000.nii.gz", True, "lung_001"),
         ("/d/lung_001_000.nii.gz", True, "lung_001_000"),  # not a 4-digit channel
+        ("/d/lung_001_0001.nii.gz", True, "lung_001_0001"),  # a second channel is no CT
         ("/d/.nii.gz", False, "scan"),
     ],
 )

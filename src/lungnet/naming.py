@@ -31,7 +31,7 @@ OUTPUT_SUFFIXES = {
     "dicom_seg": "_seg",
 }
 # nnU-Net names each input channel <case>_<4 digits>; a CT has one, channel 0000.
-_CHANNEL_SUFFIX = re.compile(r"_\d{4}$")
+_CHANNEL_SUFFIX = re.compile(r"_0000$")
 
 
 def is_nifti_name(name: str) -> bool:

@@ -7,15 +7,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from lungnet import naming
 from lungnet.errors import LungNetInputError
 from lungnet.io import is_nifti_path
 
 __all__ = ["Case", "find_cases", "case_name", "read_dataset_json"]
 
 log = logging.getLogger(__name__)
-
-# nnU-Net names the first (here: only) image channel <case>_0000.nii.gz.
-_CHANNEL_SUFFIX = "_0000"
 
 
 @dataclass(frozen=True)
@@ -29,12 +27,7 @@ class Case:
 
 def case_name(path: Path) -> str:
     """``lung_001.nii.gz`` and ``lung_001_0000.nii.gz`` -> ``lung_001``."""
-    name = path.name
-    for ext in (".nii.gz", ".nii"):
-        if name.lower().endswith(ext):
-            name = name[: -len(ext)]
-            break
-    return name[: -len(_CHANNEL_SUFFIX)] if name.endswith(_CHANNEL_SUFFIX) else name
+    return naming.case_name(path, strip_channel=True)
 
 
 def _is_candidate(path: Path) -> bool:

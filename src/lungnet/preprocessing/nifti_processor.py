@@ -33,6 +33,7 @@ import numpy as np
 from lungnet.errors import LungNetInputError
 from lungnet.io import atomic_dir
 from lungnet.io.atomic import TMP_PREFIX, remove_stale_temporaries
+from lungnet.io.grid import affines_match
 from lungnet.preprocessing.cases import Case, find_cases
 from lungnet.preprocessing.config import PreprocessConfig
 from lungnet.preprocessing.manifest import SPLITS, case_entry, write_manifest
@@ -46,8 +47,6 @@ __all__ = ["NiftiPreprocessor", "PreprocessResult", "CaseOutcome"]
 
 log = logging.getLogger(__name__)
 
-# Affines of image and label must agree to this many mm (float32 header round-off is ~1e-5).
-_AFFINE_ATOL_MM = 1e-3
 # An integer label whose min..max range is this small is checked value by value, not voxel
 # by voxel; otherwise this many slices are converted to float32 at a time.
 _LABEL_RANGE_CHECKED_WHOLE = 4096
@@ -273,7 +272,7 @@ def _validate_pair(case: Case, image: StoredVolume, label: StoredVolume) -> None
             f"label shape {label.geometry.shape} differs from image shape "
             f"{image.geometry.shape} in {case.name}",
         )
-    if not np.allclose(image.geometry.affine, label.geometry.affine, atol=_AFFINE_ATOL_MM):
+    if not affines_match(image.geometry.affine, label.geometry.affine):
         raise LungNetInputError(
             case.label,
             f"label affine {np.round(label.geometry.affine, 3).tolist()} differs from image affine "

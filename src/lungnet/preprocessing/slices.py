@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lungnet.masks import THRESHOLD
 from lungnet.preprocessing.config import PreprocessConfig
 
 if TYPE_CHECKING:
@@ -244,7 +245,7 @@ def preprocess_mask(
         picked = kept[np.ix_(np.r_[rows], np.r_[cols])]
     picked = picked.transpose(2, 0, 1)  # (Z', H, W), small
     if slope != 1.0 or intercept != 0.0 or picked.dtype.kind == "f":
-        picked = _to_hu(picked.astype(np.float32), slope, intercept) > 0.5
+        picked = _to_hu(picked.astype(np.float32), slope, intercept) > THRESHOLD
     return np.ascontiguousarray(picked, dtype=np.uint8)
 
 
