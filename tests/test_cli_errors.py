@@ -51,6 +51,8 @@ CASES = [
     ("demo --seed x", 2, "--seed"),
     ("radiomics -i {d}/scan.nii.gz --mask {d}/scan.nii.gz -o {d}/o", 1, "scan.nii.gz"),
     ("insert -i {d}/scan.nii.gz -o {d}/o --seed 1", 1, "scan.nii.gz"),
+    ("insert -i {d}/scan.nii.gz -o {d}/o --tumor-count 3 1", 2, "tumor"),
+    ("synth -o {d}/o --cases 1 --library-share 2", 2, "share"),
 ]
 
 

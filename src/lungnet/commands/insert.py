@@ -8,6 +8,9 @@ import time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from lungnet.commands._tumor_options import TumorOptions
+    from lungnet.options import add_options
+
     p = sub.add_parser(
         "insert",
         help="insert synthetic lung tumors with exact labels into real CT scans (MSD layout)",
@@ -31,36 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "-o", "--output-dir", required=True, metavar="DIR", help="dataset folder to write"
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default: 0)")
-    p.add_argument(
-        "--tumor-count",
-        nargs=2,
-        type=int,
-        default=None,
-        metavar=("MIN", "MAX"),
-        help="tumors per scan, inclusive range (default: 0-4, about one scan in five tumor-free)",
-    )
-    p.add_argument(
-        "--tumor-diameter",
-        nargs=2,
-        type=float,
-        default=None,
-        metavar=("MIN", "MAX"),
-        help="nominal diameter range in mm (default: like a lung-cancer cohort, 5-100 mm)",
-    )
-    p.add_argument(
-        "--nodule-library",
-        metavar="DIR",
-        default=None,
-        help="folder of real nodules (image/ and mask/) to draw some tumors from",
-    )
-    p.add_argument(
-        "--library-share",
-        type=float,
-        default=0.5,
-        metavar="P",
-        help="share of the tumors the library can match in size that are real nodules "
-        "(default: 0.5)",
-    )
+    add_options(p, TumorOptions)
     p.add_argument(
         "--library-split",
         choices=("train", "val", "test"),
@@ -73,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lungnet.errors import ConfigError
     from lungnet.synthetic.insert import write_inserted_dataset
     from lungnet.synthetic.phantom import check_tumor_args
 
@@ -83,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--seed must be >= 0, got {args.seed}")
         check_tumor_args(diameter, tumor_count, args.library_share)
     except ValueError as e:
-        print(f"lungnet insert: error: {e}", file=sys.stderr)
-        return 2
+        raise ConfigError(str(e)) from e
 
     start = time.perf_counter()
 

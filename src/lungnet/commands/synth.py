@@ -9,6 +9,9 @@ import time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from lungnet.commands._tumor_options import TumorOptions
+    from lungnet.options import add_options
+
     p = sub.add_parser(
         "synth",
         help="write synthetic chest CT phantoms with exact tumor labels (MSD Task06 layout)",
@@ -37,38 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="Z",
         help="axial slices per case (default: drawn per case from a scanner-like thickness)",
     )
-    p.add_argument(
-        "--tumor-diameter",
-        nargs=2,
-        type=float,
-        default=None,
-        metavar=("MIN", "MAX"),
-        help="nominal tumor diameter range in mm, log-uniform (default: like a lung-cancer "
-        "cohort, 5-100 mm, most 15-50 mm)",
-    )
-    p.add_argument(
-        "--tumor-count",
-        nargs=2,
-        type=int,
-        default=None,
-        metavar=("MIN", "MAX"),
-        help="tumors per case, inclusive range (default: 0-4, about one case in five tumor-free)",
-    )
-    p.add_argument(
-        "--nodule-library",
-        metavar="DIR",
-        default=None,
-        help="folder of real nodules (image/ and mask/) to draw some tumors from; patients "
-        "are kept apart between train, validation and test cases",
-    )
-    p.add_argument(
-        "--library-share",
-        type=float,
-        default=0.5,
-        metavar="P",
-        help="with --nodule-library: share of the tumors the library can match in size that "
-        "are real nodules (default: 0.5)",
-    )
+    add_options(p, TumorOptions)
     p.add_argument(
         "--val-cases",
         type=int,
