@@ -75,21 +75,9 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = p.parse_args()
 
-    from lungnet.demo_pipeline import DemoConfig, run_demo
+    from lungnet.demo_pipeline import QUICK_SETTINGS, DemoConfig, run_demo
 
-    quick = dict(
-        train_cases=2,
-        val_cases=1,
-        test_cases=2,
-        size=48,
-        clip_slices_min=4,
-        base_channels=4,
-        max_epochs=1,
-        steps_per_epoch=2,
-        batch_size=4,
-        val_every=1,
-        write_reports=False,
-    )
+    quick = {**QUICK_SETTINGS, "write_reports": False}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, change in rungs().items():

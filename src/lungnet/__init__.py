@@ -5,10 +5,10 @@ The public API is re-exported here; heavy modules (torch, Lightning) load on fir
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 from lungnet.errors import CheckpointError, LungNetError, LungNetInputError
+from lungnet.lazy import lazy_exports
 
 try:
     __version__ = version("lungnet")
@@ -34,8 +34,4 @@ _LAZY = {
 
 __all__ = ["CheckpointError", "LungNetError", "LungNetInputError", "__version__", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'lungnet' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

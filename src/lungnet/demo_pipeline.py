@@ -28,12 +28,27 @@ from pathlib import Path
 from lungnet.errors import LungNetInputError
 from lungnet.io import atomic_path
 
-__all__ = ["DemoConfig", "DemoResult", "run_demo"]
+__all__ = ["DemoConfig", "DemoResult", "QUICK_SETTINGS", "run_demo"]
 
 log = logging.getLogger(__name__)
 
 # A folder holding this file was made by the demo, so a rerun may replace it.
 _MARKER = ".lungnet-demo"
+
+
+#: ``lungnet demo --quick``: every stage at toy size, to check that everything runs (seconds).
+QUICK_SETTINGS = dict(
+    train_cases=2,
+    val_cases=1,
+    test_cases=2,
+    size=48,
+    clip_slices_min=4,
+    base_channels=4,
+    max_epochs=1,
+    steps_per_epoch=2,
+    batch_size=4,
+    val_every=1,
+)
 
 
 @dataclass

@@ -55,26 +55,12 @@ def _quiet() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lungnet.demo_pipeline import DemoConfig, run_demo
+    from lungnet.demo_pipeline import QUICK_SETTINGS, DemoConfig, run_demo
 
     _quiet()
 
-    config = DemoConfig(output_dir=args.output_dir, seed=args.seed)
-    if args.quick:
-        config = DemoConfig(
-            output_dir=args.output_dir,
-            seed=args.seed,
-            train_cases=2,
-            val_cases=1,
-            test_cases=2,
-            size=48,
-            clip_slices_min=4,
-            base_channels=4,
-            max_epochs=1,
-            steps_per_epoch=2,
-            batch_size=4,
-            val_every=1,
-        )
+    quick = QUICK_SETTINGS if args.quick else {}
+    config = DemoConfig(output_dir=args.output_dir, seed=args.seed, **quick)
     print(f"LungNet demo -> {config.output_dir}/", flush=True)
 
     def on_stage(name: str, seconds: float) -> None:

@@ -6,8 +6,7 @@ does) does not load torch and Lightning.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lungnet.lazy import lazy_exports
 
 _EXPORTS = {
     "LOSSES": "lungnet.choices",
@@ -21,8 +20,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'lungnet.engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
