@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -43,7 +44,8 @@ def test_two_cpu_processes_write_each_mask_exactly_once(checkpoint, tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    done = sorted(line.split()[1] for line in proc.stdout.splitlines() if line.startswith("done:"))
+    # The processes share one pipe, so their lines may run into each other.
+    done = sorted(re.findall(r"done:\s+(\S+_pred\.nii\.gz)", proc.stdout))
     assert done == [str(out / f"lung_{i:03d}_pred.nii.gz") for i in range(3)], (
         proc.stdout + proc.stderr
     )
