@@ -21,10 +21,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from lungnet.errors import LungNetInputError
-from lungnet.io import CTVolume, atomic_path, is_nifti_path, read_ct
+from lungnet.io import CTVolume, atomic_path, is_nifti_path, read_ct, write_volume
 from lungnet.synthetic.anatomy import Tissue
 from lungnet.synthetic.library import NoduleLibrary
-from lungnet.synthetic.msd import write_reproducibly
 from lungnet.synthetic.phantom import check_tumor_args
 from lungnet.synthetic.tubes import Grid
 from lungnet.synthetic.tumors import Lungs, Tumor, place_and_paint_tumors, sample_tumor_specs
@@ -263,7 +262,7 @@ def _write_image(ct: CTVolume, inserted: Inserted, path: Path) -> None:
             nib.save(image, tmp)
         return
     # A DICOM series: HU as int16 in the series' own geometry.
-    write_reproducibly(np.clip(np.rint(inserted.hu), -1024, 3071), ct, path, np.int16)
+    write_volume(np.clip(np.rint(inserted.hu), -1024, 3071), ct, path, np.int16)
 
 
 def _case_seed(seed: int, name: str) -> int:
@@ -327,7 +326,7 @@ def write_inserted_dataset(
                 on_case(path, e)
             continue
         _write_image(ct, inserted, out / "imagesTr" / f"{name}.nii.gz")
-        write_reproducibly(inserted.label, ct, out / "labelsTr" / f"{name}.nii.gz", np.uint8)
+        write_volume(inserted.label, ct, out / "labelsTr" / f"{name}.nii.gz", np.uint8)
         infos[name] = {
             "source": str(path),
             "seed": case_seed,

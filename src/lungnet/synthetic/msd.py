@@ -21,7 +21,6 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from isal import igzip
 from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
 
 from lungnet.errors import LungNetInputError
@@ -73,17 +72,6 @@ def _reference(phantom: Phantom, orientation: str) -> CTVolume:
     return CTVolume(phantom.hu, phantom.spacing, phantom.affine, None, geometry)
 
 
-def write_reproducibly(array: np.ndarray, reference: CTVolume, path: Path, dtype: type) -> None:
-    """:func:`write_volume`, gzipped without a timestamp so that reruns write the same bytes."""
-    with atomic_path(path) as tmp:
-        raw = tmp.parent / f"{tmp.name}.nii"
-        try:
-            write_volume(array, reference, raw, dtype)
-            tmp.write_bytes(igzip.compress(raw.read_bytes(), compresslevel=1, mtime=0))
-        finally:
-            raw.unlink(missing_ok=True)
-
-
 def write_case(
     phantom: Phantom, image_path: Path, label_path: Path, orientation: str, storage: str
 ) -> dict:
@@ -95,7 +83,7 @@ def write_case(
     reference = _reference(phantom, orientation)
     hu = np.clip(np.rint(phantom.hu), -1024, 3071).astype(np.int16)
     if storage == "int16":
-        write_reproducibly(hu, reference, image_path, np.int16)
+        write_volume(hu, reference, image_path, np.int16)
     else:
         # write_volume stores plain values; this variant needs the scl_inter of HU + 1024 files.
         stored = (hu.astype(np.int32) - int(_INTERCEPT)).astype(np.int16)
@@ -107,7 +95,7 @@ def write_case(
         img.header.set_slope_inter(1.0, _INTERCEPT)
         with atomic_path(image_path) as tmp:
             nib.save(img, tmp)
-    write_reproducibly(phantom.label != 0, reference, label_path, np.uint8)
+    write_volume(phantom.label != 0, reference, label_path, np.uint8)
     return {
         "orientation": orientation,
         "storage": storage,
