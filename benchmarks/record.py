@@ -11,6 +11,7 @@ import path for the script, so ``from record import ...`` needs no path patching
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -38,12 +39,10 @@ def _git(*args: str) -> str:
 
 def cpu_model() -> str:
     """The CPU's marketing name from /proc/cpuinfo (the platform string elsewhere)."""
-    try:
+    with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
     return platform.processor() or platform.machine()
 
 

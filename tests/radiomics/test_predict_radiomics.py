@@ -23,7 +23,7 @@ class KnownMaskPredictor:
     """Writes ``<case>_pred.nii.gz`` from the ``<case>_known.nii.gz`` beside each scan."""
 
     def __init__(self, checkpoint, **settings) -> None:
-        pass
+        self.settings = settings  # predict's options reach the predictor as they would
 
     def predict_file(self, scan, output_dir, report=False, **options):
         from lungnet.viz.case_report import write_report

@@ -7,6 +7,7 @@ largest case (estimated from the file headers, without decoding) bounds it too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,19 +54,16 @@ def available_memory() -> int | None:
     """Bytes this process can still use: MemAvailable, lowered by a cgroup limit; None if
     unknown."""
     found = []
-    try:
+    # Either source may be missing (no /proc, no cgroup v2): each is used where it can be read.
+    with contextlib.suppress(OSError, ValueError, IndexError):
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 found.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
+    with contextlib.suppress(OSError):
         limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
         used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
         if limit.isdigit() and used.isdigit():
             found.append(int(limit) - int(used))
-    except OSError:
-        pass
     return max(0, min(found)) if found else None
 
 

@@ -105,10 +105,10 @@ def _quiet_mirp() -> Iterator[list[warnings.WarningMessage]]:
     dropped while MIRP runs.
     """
     root = logging.getLogger()
-    placeholder = None
+    mute_handler = None
     if not root.handlers:
-        placeholder = logging.NullHandler()
-        root.addHandler(placeholder)
+        mute_handler = logging.NullHandler()
+        root.addHandler(mute_handler)
     previous = root.manager.disable
     logging.disable(logging.INFO)
     try:
@@ -117,8 +117,8 @@ def _quiet_mirp() -> Iterator[list[warnings.WarningMessage]]:
             yield caught
     finally:
         logging.disable(previous)
-        if placeholder is not None:
-            root.removeHandler(placeholder)
+        if mute_handler is not None:
+            root.removeHandler(mute_handler)
 
 
 def _save(array: np.ndarray, affine: np.ndarray, path: Path) -> str:
