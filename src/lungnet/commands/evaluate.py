@@ -9,6 +9,8 @@ _TABLE = ("dice", "iou", "precision", "recall", "hd95_mm", "assd_mm", "nsd_2mm")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from lungnet.commands._io_flags import add_input, add_output_dir
+
     parser = subparsers.add_parser(
         "evaluate",
         help="compare predicted masks with ground truth (Dice, HD95, NSD, lesion detection)",
@@ -17,9 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "metrics_boxplot.png to --output-dir. "
         "Both masks empty: Dice 1 and distances undefined (empty cells, never 0).",
     )
-    parser.add_argument(
-        "-i",
-        "--input",
+    add_input(
+        parser,
         "--pred",
         dest="pred",
         type=Path,
@@ -28,9 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="folder of predicted masks",
     )
     parser.add_argument("--gt", type=Path, required=True, metavar="DIR", help="ground-truth masks")
-    parser.add_argument(
-        "-o",
-        "--output-dir",
+    add_output_dir(
+        parser,
         "--output",
         dest="output",
         type=Path,

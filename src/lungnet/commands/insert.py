@@ -8,6 +8,7 @@ import time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from lungnet.commands._io_flags import add_input, add_output_dir
     from lungnet.commands._tumor_options import TumorOptions
     from lungnet.options import add_options
 
@@ -20,19 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "data type are kept and voxels more than a few mm from a tumor are unchanged; the same "
         "seed writes the same files. A scan without lungs, or one that is not CT, is skipped.",
     )
-    p.add_argument(
+    add_input(
+        p,
         "--ct",
-        "-i",
-        "--input",
         dest="scans",
         nargs="+",
         required=True,
         metavar="SCAN",
         help=".nii/.nii.gz files or DICOM series folders, usually without tumors",
     )
-    p.add_argument(
-        "-o", "--output-dir", required=True, metavar="DIR", help="dataset folder to write"
-    )
+    add_output_dir(p, required=True, metavar="DIR", help="dataset folder to write")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default: 0)")
     add_options(p, TumorOptions)
     p.add_argument(

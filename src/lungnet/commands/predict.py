@@ -8,6 +8,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from lungnet.commands._io_flags import add_input, add_output_dir
     from lungnet.inference.settings import PredictSettings
     from lungnet.options import add_options
 
@@ -17,9 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write <name>_pred.nii.gz per scan: a uint8 tumor mask with exactly the "
         "scan's shape, voxel order and affine. The preprocessing is read from the checkpoint.",
     )
-    p.add_argument(
-        "-i",
-        "--input",
+    add_input(
+        p,
         "--input_nifti",
         "--input-nifti",
         dest="inputs",
@@ -43,9 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a .ckpt written by `lungnet train`; several (e.g. the folds) are averaged as an "
         "ensemble and must share one preprocessing",
     )
-    p.add_argument(
-        "-o",
-        "--output-dir",
+    add_output_dir(
+        p,
         "--output_dir",
         default="predictions",
         help="where masks go (default: predictions)",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from lungnet.commands._io_flags import add_input, add_output_dir
+
     parser = subparsers.add_parser(
         "radiomics",
         help="IBSI radiomics features of every tumor of a mask (MIRP)",
@@ -20,9 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "[-1000, 400] HU, 3D merged texture matrices; every output states them. Existing "
         "tables of the same case are replaced.",
     )
-    parser.add_argument(
-        "-i",
-        "--input",
+    add_input(
+        parser,
         "--ct",
         dest="input",
         type=Path,
@@ -38,9 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the scan's tumor mask, or a folder with <case>_pred.nii.gz or <case>.nii.gz "
         "per scan (as lungnet predict writes them)",
     )
-    parser.add_argument(
-        "-o",
-        "--output-dir",
+    add_output_dir(
+        parser,
         "--output",
         dest="output_dir",
         type=Path,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from lungnet.commands._io_flags import add_input, add_output_dir
+
     parser = subparsers.add_parser(
         "report",
         help="tumor table, overlay pictures and a self-contained HTML report of one scan",
@@ -14,9 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "position, HU) and write NAME_report.html (opens from disk, no network), "
         "NAME_montage.png, NAME_orthogonal.png, NAME_tumors.json and NAME_tumors.csv.",
     )
-    parser.add_argument(
-        "-i",
-        "--input",
+    add_input(
+        parser,
         "--ct",
         dest="ct",
         type=Path,
@@ -38,9 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PROB",
         help="tumor probability map in [0, 1], shown as a heatmap layer",
     )
-    parser.add_argument(
-        "-o",
-        "--output-dir",
+    add_output_dir(
+        parser,
         "--output",
         dest="output",
         type=Path,

@@ -9,6 +9,7 @@ import time
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from lungnet.commands._io_flags import add_output_dir
     from lungnet.commands._tumor_options import TumorOptions
     from lungnet.options import add_options
 
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "half-way is completed by running it again.",
     )
     p.add_argument("out", metavar="OUT", nargs="?", help="dataset folder to create")
-    p.add_argument("-o", "--output-dir", dest="output_dir", metavar="OUT", help="the same as OUT")
+    add_output_dir(p, dest="output_dir", metavar="OUT", help="the same as OUT")
     p.add_argument("--cases", type=int, required=True, metavar="N", help="training cases")
     p.add_argument("--test-cases", type=int, default=0, metavar="M", help="test cases (default: 0)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="dataset seed (default: 0)")
