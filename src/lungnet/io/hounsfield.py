@@ -20,7 +20,8 @@ __all__ = ["AIR_CEILING_HU", "check_hounsfield"]
 #: lung about -850; fat, the darkest tissue, is about -100.
 AIR_CEILING_HU = -500.0
 _DARKEST_PERCENT = 0.5
-# A 4 x 4 x 4 stride reads 1/64 of the voxels: enough for a percentile, ~10 ms per scan.
+# A 4 x 4 x 4 stride reads 1/64 of the voxels: enough for a percentile, and 15-24 ms for a
+# 512 x 512 x 300 float32 scan here (5 runs, timed by hand with time.perf_counter).
 _STRIDE = 4
 # Label maps hold a handful of small integers.
 _MAX_LABEL_VALUES = 8
