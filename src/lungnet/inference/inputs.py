@@ -7,16 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lungnet.io import is_nifti_path
+from lungnet.io import is_dicom_file, is_nifti_path
 
 __all__ = ["FoundScans", "find_scans", "expand_inputs", "DATASET_SPLITS"]
 
 #: The scan folders of a Decathlon (MSD / nnU-Net raw) dataset that can be predicted.
 DATASET_SPLITS = ("imagesTs", "imagesTr")
-# DICOM Part 10 files carry "DICM" after a 128-byte preamble; files without it (rare raw
-# dumps) are recognised by their usual extensions.
-_DICOM_MAGIC_OFFSET = 128
-_DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 
 
 @dataclass
@@ -25,18 +21,6 @@ class FoundScans:
 
     scans: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
-
-
-def is_dicom_file(path: Path) -> bool:
-    """Whether ``path`` is a DICOM file (Part 10 magic bytes, or a DICOM extension)."""
-    if path.suffix.lower() in _DICOM_SUFFIXES:
-        return True
-    try:
-        with path.open("rb") as f:
-            f.seek(_DICOM_MAGIC_OFFSET)
-            return f.read(4) == b"DICM"
-    except OSError:
-        return False
 
 
 def _visible(folder: Path) -> list[Path]:

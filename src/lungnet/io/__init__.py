@@ -6,6 +6,7 @@ from lungnet.io.hounsfield import check_hounsfield
 from lungnet.io.volume import (
     CTVolume,
     SourceGeometry,
+    is_dicom_file,
     is_nifti_path,
     read_ct,
     write_mask,
@@ -21,6 +22,7 @@ __all__ = [
     "SourceGeometry",
     "atomic_dir",
     "atomic_path",
+    "is_dicom_file",
     "is_nifti_path",
     "read_ct",
     "write_mask",

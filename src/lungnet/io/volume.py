@@ -23,9 +23,22 @@ from lungnet.errors import LungNetInputError
 from lungnet.io.atomic import atomic_path
 from lungnet.naming import is_nifti_name
 
-__all__ = ["CTVolume", "SourceGeometry", "read_ct", "write_mask", "write_volume", "is_nifti_path"]
+__all__ = [
+    "CTVolume",
+    "SourceGeometry",
+    "read_ct",
+    "write_mask",
+    "write_volume",
+    "is_nifti_path",
+    "is_dicom_file",
+]
 
 log = logging.getLogger(__name__)
+
+# DICOM Part 10 files carry "DICM" after a 128-byte preamble; files without it (rare raw
+# dumps) are recognised by their usual extensions.
+_DICOM_MAGIC_OFFSET = 128
+_DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 
 _RAS = axcodes2ornt(("R", "A", "S"))
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -104,6 +117,18 @@ def is_nifti_path(path: str | Path) -> bool:
     return is_nifti_name(Path(path).name)
 
 
+def is_dicom_file(path: Path) -> bool:
+    """Whether ``path`` is a DICOM file (Part 10 magic bytes, or a DICOM extension)."""
+    if path.suffix.lower() in _DICOM_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as f:
+            f.seek(_DICOM_MAGIC_OFFSET)
+            return f.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
 def read_ct(path: str | Path) -> CTVolume:
     """Read a CT scan into canonical RAS order, in Hounsfield units.
 
@@ -137,9 +162,7 @@ def read_ct(path: str | Path) -> CTVolume:
 
 
 def _not_a_scan_reason(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(132)
-    if head[128:132] == b"DICM":
+    if is_dicom_file(path):
         return "is a single DICOM file; pass the folder that holds the whole series"
     return "is not a NIfTI file (.nii, .nii.gz) or a DICOM series folder"
 
