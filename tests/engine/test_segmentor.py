@@ -9,7 +9,7 @@ import torch
 
 from lungnet.data import LungDataModule
 from lungnet.engine import TumorSegmentationTask
-from lungnet.engine.segmentor import per_volume_dice, soft_dice_loss
+from lungnet.engine.segmentor import per_volume_dice, selection_score, soft_dice_loss
 from lungnet.evaluation.metrics import dice_score
 from lungnet.models import UNet
 
@@ -64,6 +64,38 @@ def test_per_volume_dice_equals_3d_dice_of_each_case():
     dice = per_volume_dice(counts, case_of, 2)
     assert dice[0].item() == pytest.approx(dice_score(pred[:4], true[:4]))
     assert dice[1].item() == 1.0
+
+
+def _counts(*cases: tuple[int, int, int]) -> torch.Tensor:
+    return torch.tensor(cases, dtype=torch.long)
+
+
+def test_an_all_empty_model_scores_zero_and_loses_to_any_model_that_finds_tumor():
+    # 4 tumor-bearing and 2 tumor-free val cases, as (intersection, predicted, true) voxels.
+    empty = _counts((0, 0, 500), (0, 0, 300), (0, 0, 800), (0, 0, 100), (0, 0, 0), (0, 0, 0))
+    weak = _counts((50, 400, 500), (0, 0, 300), (0, 0, 800), (0, 0, 100), (0, 60, 0), (0, 0, 0))
+    assert selection_score(empty)["score"].item() == 0.0
+    assert selection_score(weak)["score"].item() > 0.0
+    # The mean 3D Dice over all cases, the old monitor, ranked them the other way round.
+    case_of = torch.arange(6)
+    assert per_volume_dice(empty, case_of, 6).mean() > per_volume_dice(weak, case_of, 6).mean()
+
+
+def test_false_alarms_on_tumor_free_cases_lower_the_score_in_proportion_to_their_volume():
+    found = [(400, 500, 500), (250, 300, 300)]  # Dice 0.8 and about 0.83; median volume 400
+    clean = selection_score(_counts(*found, (0, 0, 0), (0, 0, 0)))
+    half = selection_score(_counts(*found, (0, 400, 0), (0, 0, 0)))  # one full false alarm
+    flooded = selection_score(_counts(*found, (0, 5000, 0), (0, 9000, 0)))
+    assert clean["false_alarm"].item() == 0.0 and clean["score"] == clean["dice"]
+    assert half["false_alarm"].item() == pytest.approx(0.5)
+    assert half["score"].item() == pytest.approx(0.5 * clean["dice"].item())
+    assert flooded["score"].item() == 0.0  # capped: never below an empty model
+
+
+def test_without_tumor_free_cases_the_score_is_the_dice_of_the_tumor_cases():
+    scores = selection_score(_counts((400, 500, 500), (0, 10, 300)))
+    assert scores["score"].item() == pytest.approx(0.4)
+    assert torch.isnan(scores["false_alarm"])
 
 
 def test_task_refuses_unknown_loss_and_mismatched_channels():
@@ -223,5 +255,5 @@ def test_fast_dev_run(slice_folder, tmp_path):
     trainer = L.Trainer(default_root_dir=tmp_path, fast_dev_run=True, enable_progress_bar=False)
     trainer.fit(task, datamodule=dm)
     assert trainer.state.finished
-    for key in ("train/loss", "val/loss", "val/dice", "val/dice_3d"):
+    for key in ("train/loss", "val/loss", "val/dice_2d_slice_mean", "val/score"):
         assert torch.isfinite(trainer.callback_metrics[key]), key

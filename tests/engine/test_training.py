@@ -33,7 +33,7 @@ def test_run_writes_best_and_last_checkpoints_in_the_seed_layout(trained_run):
     assert 0.0 <= result.best_score <= 1.0
     best = torch.load(result.best_checkpoint, weights_only=True)
     callback_state = next(v for k, v in best["callbacks"].items() if k.startswith("BestCheckpoint"))
-    assert callback_state["monitor"] == "val/dice_3d"
+    assert callback_state["monitor"] == "val/score"
     assert float(callback_state["best_model_score"]) == pytest.approx(result.best_score)
 
 
@@ -46,8 +46,10 @@ def test_tensorboard_gets_scalars_and_the_sample_figures(trained_run):
         "train/loss_epoch",
         "train/dice",
         "val/loss",
-        "val/dice",
-        "val/dice_3d",
+        "val/dice_2d_slice_mean",
+        "val/dice_3d_tumor_cases",
+        "val/false_alarm_tumor_free",
+        "val/score",
     } <= scalars
     images = events.Tags()["images"]
     assert images and all(tag.startswith("samples/") for tag in images)

@@ -32,8 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train the U-Net on preprocessed slices",
         description="Train the 2D U-Net on the slices of `lungnet preprocess`. Checkpoints go to "
-        "DIR/unet_logs/version_N/checkpoints/{best,last}.ckpt (best by mean per-volume 3D val "
-        "Dice), TensorBoard logs beside them.",
+        "DIR/unet_logs/version_N/checkpoints/{best,last}.ckpt (best by the validation score: "
+        "3D Dice on the tumor-bearing val cases, discounted by false alarms on the tumor-free "
+        "ones), TensorBoard logs beside them.",
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
@@ -65,9 +66,7 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         if config.folds is not None:
             print(f"fold {result.fold}:")
-        print(
-            f"best checkpoint: {result.best_checkpoint} (mean 3D val Dice {result.best_score:.4f})"
-        )
+        print(f"best checkpoint: {result.best_checkpoint} (val score {result.best_score:.4f})")
         print(f"last checkpoint: {result.last_checkpoint}")
         print(
             f"TensorBoard logs: {result.log_dir}  ({result.epochs} epochs, {result.global_step} "

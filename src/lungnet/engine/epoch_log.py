@@ -21,8 +21,10 @@ log = logging.getLogger(__name__)
 _COLUMNS = (
     ("train/loss_epoch", "train loss"),
     ("val/loss", "val loss"),
-    ("val/dice", "val 2D Dice (per slice)"),
-    ("val/dice_3d", "val 3D Dice (per volume)"),
+    ("val/dice_2d_slice_mean", "val 2D Dice (slice mean)"),
+    ("val/dice_3d_tumor_cases", "val 3D Dice (tumor cases)"),
+    ("val/false_alarm_tumor_free", "val false alarm (tumor-free)"),
+    ("val/score", "val score"),
 )
 
 

@@ -27,13 +27,15 @@ __all__ = [
     "LR_SCHEDULES",
     "MONITOR",
     "soft_dice_loss",
+    "per_case_counts",
     "per_volume_dice",
+    "selection_score",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Logged each validation epoch: mean over val cases of the 3D Dice of the whole case.
-MONITOR = "val/dice_3d"
+#: The score that picks ``best.ckpt``: see :func:`selection_score`.
+MONITOR = "val/score"
 
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
@@ -72,6 +74,13 @@ def _dice_from_counts(counts: torch.Tensor) -> torch.Tensor:
     )
 
 
+def per_case_counts(counts: torch.Tensor, case_of: torch.Tensor, num_cases: int) -> torch.Tensor:
+    """Sum per-slice ``(N, 3)`` counts into ``(num_cases, 3)`` counts per case."""
+    per_case = torch.zeros(num_cases, 3, dtype=torch.long, device=counts.device)
+    per_case.index_add_(0, case_of.to(counts.device), counts)
+    return per_case
+
+
 def per_volume_dice(counts: torch.Tensor, case_of: torch.Tensor, num_cases: int) -> torch.Tensor:
     """3D Dice of each case from per-slice counts.
 
@@ -84,9 +93,50 @@ def per_volume_dice(counts: torch.Tensor, case_of: torch.Tensor, num_cases: int)
         ``(num_cases,)`` float64 Dice of each whole case (:data:`EMPTY_DICE` when both
         the case's prediction and ground truth are empty).
     """
-    per_case = torch.zeros(num_cases, 3, dtype=torch.long, device=counts.device)
-    per_case.index_add_(0, case_of.to(counts.device), counts)
-    return _dice_from_counts(per_case)
+    return _dice_from_counts(per_case_counts(counts, case_of, num_cases))
+
+
+def selection_score(per_case: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The validation score that picks the best checkpoint, from per-case voxel counts.
+
+    The mean 3D Dice over all val cases rewards predicting nothing: a tumor-free case
+    scores 1.0 when its prediction is empty, so an untrained network that outputs zeros
+    beat every trained epoch when a third of the val cases were tumor-free. Here the two
+    kinds of case are scored apart and combined so that an empty model scores 0:
+
+    - ``dice``: mean 3D Dice over the tumor-bearing cases;
+    - ``false_alarm``: mean over the tumor-free cases of the predicted volume divided by
+      the median tumor volume of the tumor-bearing cases, capped at 1 (a false tumor as
+      big as a typical true one counts as a full false alarm);
+    - ``score = dice * (1 - false_alarm)``.
+
+    Without tumor-free cases the score is the Dice; without tumor-bearing cases there is
+    nothing to find, and the score is ``-false_alarm`` (volume in voxels, capped at 1).
+
+    Args:
+        per_case: ``(num_cases, 3)`` counts per case: intersection, predicted and true voxels.
+
+    Returns:
+        ``score``, ``dice`` and ``false_alarm`` as float64 scalars (NaN where undefined).
+    """
+    counts = per_case.double()
+    inter, predicted, true = counts.unbind(1)
+    tumor = true > 0
+    nan = torch.tensor(float("nan"), dtype=torch.float64, device=counts.device)
+    if tumor.any():
+        dice = (2.0 * inter[tumor] / (predicted[tumor] + true[tumor])).mean()
+        reference = true[tumor].median()
+    else:
+        dice, reference = nan, torch.ones((), dtype=torch.float64, device=counts.device)
+    free = ~tumor
+    false_alarm = (predicted[free] / reference).clamp(max=1.0).mean() if free.any() else nan
+    if not tumor.any():
+        score = -false_alarm
+    elif not free.any():
+        score = dice
+    else:
+        score = dice * (1.0 - false_alarm)
+    return {"score": score, "dice": dice, "false_alarm": false_alarm}
 
 
 class TumorSegmentationTask(L.LightningModule):
@@ -250,8 +300,10 @@ class TumorSegmentationTask(L.LightningModule):
         self._val_counts[batch["index"].to(self.device)] = counts
         b = logits.shape[0]
         self.log("val/loss", loss, on_epoch=True, prog_bar=True, batch_size=b, sync_dist=True)
+        # Per-slice Dice, averaged over slices: most slices are tumor-free and score 1.0
+        # when empty, so it reads high early on. Logged to watch, never to select.
         self.log(
-            "val/dice",
+            "val/dice_2d_slice_mean",
             _dice_from_counts(counts).mean().float(),
             on_epoch=True,
             batch_size=b,
@@ -265,8 +317,10 @@ class TumorSegmentationTask(L.LightningModule):
             torch.distributed.all_reduce(counts, op=torch.distributed.ReduceOp.MAX)
         dataset = self._val_dataset()
         case_of = torch.as_tensor([s.case_index for s in dataset.slices])
-        dice_3d = per_volume_dice(counts, case_of, len(dataset.case_names)).mean()
-        self.log(MONITOR, dice_3d.float(), prog_bar=True, sync_dist=True)
+        scores = selection_score(per_case_counts(counts, case_of, len(dataset.case_names)))
+        self.log(MONITOR, scores["score"].float(), prog_bar=True, sync_dist=True)
+        self.log("val/dice_3d_tumor_cases", scores["dice"].float(), sync_dist=True)
+        self.log("val/false_alarm_tumor_free", scores["false_alarm"].float(), sync_dist=True)
         if not self.trainer.sanity_checking and self.trainer.is_global_zero:
             self._log_sample_figures(dataset)
 
