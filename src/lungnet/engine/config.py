@@ -16,7 +16,34 @@ from lungnet.options import check_options, option
 if TYPE_CHECKING:
     from lightning.pytorch.callbacks import Callback
 
-__all__ = ["TrainConfig"]
+__all__ = ["RECIPES", "TrainConfig"]
+
+#: Named sets of training settings. ``seed`` is the original description's (BCE, classic
+#: U-Net, one slice, constant learning rate, spatial augmentation); ``lungnet`` is the
+#: recipe the accuracy benchmark measured best on validation phantoms (the README's
+#: accuracy section cites the results files). A setting given explicitly wins over its
+#: recipe's value.
+RECIPES: dict[str, dict[str, object]] = {
+    "seed": dict(
+        loss="bce",
+        norm="none",
+        lr_schedule="constant",
+        learning_rate=1e-3,
+        context_slices=0,
+        augment=True,
+        augment_intensity=False,
+    ),
+    "lungnet": dict(
+        loss="bce_dice",
+        norm="batch",
+        lr_schedule="poly",
+        learning_rate=2e-3,
+        context_slices=1,
+        augment=True,
+        augment_intensity=True,
+    ),
+}
+_FROM_RECIPE = "(default: from --recipe)"
 
 
 def _device_count(text: str) -> int | str:
@@ -59,24 +86,36 @@ class TrainConfig:
         metavar="N",
         minimum=1,
     )
-    learning_rate: float = option(
-        1e-3, help="Adam learning rate", aliases=("--lr",), metavar="LR", above=0
+    recipe: str = option(
+        "seed",
+        help="named training settings: seed (the original's) or lungnet (the benchmarked "
+        "recipe: BCE + Dice, BatchNorm, 2.5D, poly schedule, intensity augmentation); "
+        "options given explicitly override it",
+        choices=tuple(RECIPES),
     )
-    lr_schedule: str = option(
-        "constant",
-        help="constant (seed) or poly: decay to 0 over the run, (1 - step/total)^0.9",
+    learning_rate: float | None = option(
+        None, help=f"Adam learning rate {_FROM_RECIPE}", aliases=("--lr",), metavar="LR", above=0
+    )
+    lr_schedule: str | None = option(
+        None,
+        help=f"constant or poly: decay to 0 over the run, (1 - step/total)^0.9 {_FROM_RECIPE}",
         choices=LR_SCHEDULES,
     )
-    loss: str = option("bce", help="bce (seed) or bce_dice (BCE + soft Dice)", choices=LOSSES)
+    loss: str | None = option(
+        None, help=f"bce or bce_dice (BCE + soft Dice) {_FROM_RECIPE}", choices=LOSSES
+    )
     base_channels: int = option(64, help="U-Net width at full resolution", metavar="N", minimum=1)
     depth: int = option(4, help="U-Net poolings", metavar="N", minimum=1)
-    norm: str = option(
-        "none",
-        help="normalization after each convolution: none (the original's classic U-Net) or batch",
+    norm: str | None = option(
+        None,
+        help=f"normalization after each convolution: none (classic U-Net) or batch {_FROM_RECIPE}",
         choices=NORMS,
     )
-    context_slices: int = option(
-        0, help="K neighbouring slices on each side as extra input channels", metavar="K", minimum=0
+    context_slices: int | None = option(
+        None,
+        help=f"K neighbouring slices on each side as extra input channels {_FROM_RECIPE}",
+        metavar="K",
+        minimum=0,
     )
     tumor_fraction: float | None = option(
         0.5,
@@ -85,13 +124,25 @@ class TrainConfig:
         above=0,
         below=1,
     )
-    augment: bool = option(True, help="affine + elastic augmentation of training batches")
+    augment: bool | None = option(
+        None, help=f"affine + elastic augmentation of training batches {_FROM_RECIPE}"
+    )
+    augment_intensity: bool | None = option(
+        None,
+        help="contrast, brightness, blur and noise augmentation of training batches "
+        f"{_FROM_RECIPE}",
+    )
     patch_size: int | None = option(
         None,
         help="train on random N x N patches of the slices, tumor kept inside "
         "(default: whole slices)",
         metavar="N",
         minimum=16,
+    )
+    tune_postprocessing: bool = option(
+        True,
+        help="after training, choose the minimum tumor volume and the lung-field constraint on "
+        "the val scans and store them in best.ckpt (lungnet predict applies them)",
     )
     seed: int = option(42, help="random seed of sampling, augmentation and initialization")
     folds: int | None = option(
@@ -152,6 +203,16 @@ class TrainConfig:
     log_every_n_steps: int = option(10, help="log every N steps", on_command_line=False, minimum=1)
     enable_progress_bar: bool = option(False, help="progress bar", on_command_line=False)
     extra_callbacks: list[Callback] = field(default_factory=list)  # e.g. a throughput timer
+
+    def __post_init__(self) -> None:
+        recipe = RECIPES.get(self.recipe)
+        if recipe is None:
+            raise ConfigError(
+                f"recipe (--recipe) must be one of {', '.join(RECIPES)}, got {self.recipe!r}"
+            )
+        for name, value in recipe.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
 
     def check(self) -> None:
         """Raise :class:`lungnet.errors.ConfigError` naming the first setting out of range."""

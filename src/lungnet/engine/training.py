@@ -28,11 +28,12 @@ from lungnet.checkpoints import check_resumable
 from lungnet.data.data_module import LungDataModule
 from lungnet.data.folds import SPLITS_FILE, kfold_splits, read_splits, write_splits
 from lungnet.data.lung_dataset import read_slice_manifest
-from lungnet.data.transforms import AugmentConfig
+from lungnet.data.transforms import INTENSITY, AugmentConfig
 from lungnet.devices import training_device
 from lungnet.engine.best_checkpoint import BestCheckpoint
 from lungnet.engine.config import TrainConfig
 from lungnet.engine.epoch_log import EpochLog
+from lungnet.engine.postprocess_tuning import tune_postprocessing
 from lungnet.engine.segmentor import MONITOR, TumorSegmentationTask
 from lungnet.errors import ConfigError, LungNetInputError
 
@@ -59,7 +60,7 @@ class TrainResult:
     best_checkpoint: Path  # highest mean per-volume 3D val Dice
     last_checkpoint: Path
     log_dir: Path  # the run's version_N folder (TensorBoard events)
-    best_score: float  # mean per-volume 3D val Dice of best_checkpoint
+    best_score: float  # validation selection score of best_checkpoint (segmentor.selection_score)
     epochs: int  # epochs completed
     global_step: int  # optimizer steps taken
     wall_s: float  # seconds spent in fitting
@@ -106,6 +107,15 @@ def _fold_val_cases(config: TrainConfig, manifest: dict) -> list[str] | None:
         splits = kfold_splits(cases, config.folds)
         write_splits(path, splits)
     return splits[int(config.fold)]["val"]
+
+
+def _augment_settings(config: TrainConfig) -> dict | None:
+    """The task's augmentation: spatial (``augment``), intensity (``augment_intensity``), both."""
+    if not config.augment and not config.augment_intensity:
+        return None
+    spatial = {} if config.augment else {"probability": 0.0}
+    intensity = INTENSITY if config.augment_intensity else {}
+    return AugmentConfig(**spatial, **intensity).to_dict()
 
 
 def train_folds(config: TrainConfig) -> list[TrainResult]:
@@ -156,6 +166,7 @@ def train(config: TrainConfig) -> TrainResult:
         val_cases=_fold_val_cases(config, read_slice_manifest(config.data_dir)),
     )
     train_record = {
+        "recipe": config.recipe,
         "batch_size": config.batch_size,
         "max_epochs": config.max_epochs,
         "tumor_fraction": config.tumor_fraction,
@@ -178,7 +189,7 @@ def train(config: TrainConfig) -> TrainResult:
         loss=config.loss,
         learning_rate=config.learning_rate,
         lr_schedule=config.lr_schedule,
-        augment=AugmentConfig().to_dict() if config.augment else None,
+        augment=_augment_settings(config),
         augment_seed=config.seed,
         patch_size=config.patch_size,
         channels_last=hardware.channels_last,
@@ -237,6 +248,13 @@ def train(config: TrainConfig) -> TrainResult:
     last = ckpt_dir / "last.ckpt"
     if not latest.best_model_path:
         trainer.save_checkpoint(last)
+    if config.tune_postprocessing and trainer.is_global_zero:
+        tune_postprocessing(
+            checkpoint.best_model_path,
+            dm.manifest,
+            dm.val_dataset.case_names,
+            device="cuda" if accelerator == "gpu" else "cpu",
+        )
     return TrainResult(
         best_checkpoint=Path(checkpoint.best_model_path),
         last_checkpoint=Path(latest.best_model_path or last),

@@ -15,9 +15,10 @@ import torch
 from lungnet.checkpoints import load_checkpoint
 from lungnet.devices import inference_autocast_dtype, resolve_device
 from lungnet.errors import CheckpointError, ConfigError, LungNetInputError
+from lungnet.inference.postprocess import PostProcessing
 from lungnet.inference.settings import PredictSettings
 from lungnet.io import CTVolume, check_hounsfield, read_ct, write_mask, write_volume
-from lungnet.masks import binarize, remove_small_components
+from lungnet.masks import binarize
 from lungnet.naming import case_name, output_file_name
 from lungnet.preprocessing import context_indices, preprocess_image, restore_probabilities
 
@@ -72,7 +73,10 @@ class Predictor:
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: slices per forward pass (default: 64 on GPU, 8 on CPU).
         tta: average the predictions of the slice and its in-plane flips.
-        min_tumor_volume_mm3: drop connected components smaller than this.
+        min_tumor_volume_mm3: drop connected components smaller than this; None: the
+            checkpoint's post-processing (chosen on validation), else none.
+        lung_constraint: keep only components touching the lung field; None: the
+            checkpoint's choice. An ensemble takes the first checkpoint's post-processing.
         precision: ``auto`` (bf16 where native, else float32), ``bf16``, ``fp16`` or ``fp32``.
 
     Raises:
@@ -86,15 +90,17 @@ class Predictor:
         device: str = "auto",
         batch_size: int | None = None,
         tta: bool = False,
-        min_tumor_volume_mm3: float = 0.0,
+        min_tumor_volume_mm3: float | None = None,
         precision: str = "auto",
+        lung_constraint: bool | None = None,
     ) -> None:
         settings = PredictSettings(
             device=device,
             batch_size=batch_size,
             precision=precision,
             tta=tta,
-            min_tumor_volume_mm3=float(min_tumor_volume_mm3),
+            min_tumor_volume_mm3=min_tumor_volume_mm3,
+            lung_constraint=lung_constraint,
         )
         paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
         if not paths:
@@ -114,7 +120,15 @@ class Predictor:
         self.hyper_parameters = loaded[0].hyper_parameters
         self.batch_size = settings.batch_size or (64 if self.device.type == "cuda" else 8)
         self.tta = settings.tta
-        self.min_tumor_volume_mm3 = settings.min_tumor_volume_mm3
+        stored = PostProcessing.from_dict(self.hyper_parameters.get("postprocess"))
+        self.postprocessing = PostProcessing(
+            stored.min_tumor_volume_mm3
+            if settings.min_tumor_volume_mm3 is None
+            else settings.min_tumor_volume_mm3,
+            stored.lung_constraint
+            if settings.lung_constraint is None
+            else settings.lung_constraint,
+        )
         self.autocast_dtype = inference_autocast_dtype(settings.precision, self.device)
         self.members = [
             (item.model.to(self.device, memory_format=torch.channels_last), item.context_slices)
@@ -268,8 +282,6 @@ class Predictor:
         seconds["model"] = time.perf_counter() - t
         t = time.perf_counter()
         volume = restore_probabilities(probs, ct.shape, self.preprocess)
-        mask = binarize(volume).astype(np.uint8)
-        if self.min_tumor_volume_mm3 > 0 and mask.any():
-            mask = remove_small_components(mask, ct.spacing, self.min_tumor_volume_mm3)
+        mask = self.postprocessing.apply(binarize(volume), ct.spacing, hu=ct.array)
         seconds["postprocess"] = time.perf_counter() - t
         return Prediction(probabilities=volume, mask=mask)

@@ -24,12 +24,18 @@ class PredictSettings:
         choices=PRECISION_CHOICES,
     )
     tta: bool = option(False, help="average over in-plane flips (3x slower)")
-    min_tumor_volume_mm3: float = option(
-        0.0,
-        help="drop connected components smaller than MM3 cubic millimetres",
+    min_tumor_volume_mm3: float | None = option(
+        None,
+        help="drop connected components smaller than MM3 cubic millimetres "
+        "(default: the value chosen on validation and stored in the checkpoint; 0 keeps all)",
         flag="--min-tumor-volume",
         metavar="MM3",
         minimum=0,
+    )
+    lung_constraint: bool | None = option(
+        None,
+        help="keep only components that overlap or touch the lungs found from the scan's HU "
+        "(default: as chosen on validation and stored in the checkpoint)",
     )
 
     def __post_init__(self) -> None:

@@ -1,0 +1,93 @@
+"""After training: choose the post-processing on the validation scans and store it in best.ckpt.
+
+The validation cases' original scans and labels are found through the manifest (each case
+records its source files), predicted whole with the best checkpoint exactly as ``lungnet
+predict`` would (no post-processing yet), and the rules of
+:func:`lungnet.inference.postprocess.choose_postprocessing` are scored on them. The choice
+and the score of every candidate go into the checkpoint's ``postprocess`` entry, so that
+``lungnet predict`` applies them by default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lungnet.io.atomic import atomic_path
+
+__all__ = ["tune_postprocessing"]
+
+log = logging.getLogger(__name__)
+
+
+def _sources(manifest: dict[str, Any], cases: Sequence[str]) -> list[tuple[Path, Path]] | None:
+    pairs = []
+    for case in cases:
+        source = manifest["cases"].get(case, {}).get("source") or {}
+        image, label = source.get("image"), source.get("label")
+        if not image or not label or not Path(image).exists() or not Path(label).exists():
+            return None
+        pairs.append((Path(image), Path(label)))
+    return pairs
+
+
+def tune_postprocessing(
+    checkpoint: str | Path, manifest: dict[str, Any], val_cases: Sequence[str], device: str = "auto"
+) -> dict[str, Any] | None:
+    """Choose the post-processing on ``val_cases`` and write it into ``checkpoint``.
+
+    Args:
+        checkpoint: the run's best checkpoint (rewritten in place, atomically).
+        manifest: the preprocessed folder's manifest (for the cases' source scans).
+        val_cases: names of the validation cases.
+        device: where the network runs.
+
+    Returns:
+        The stored ``postprocess`` entry, or None when a validation scan or label is no
+        longer where the manifest says (the checkpoint is then left as it is).
+    """
+    from lungnet.inference import Predictor
+    from lungnet.inference.lung_field import lung_field
+    from lungnet.inference.postprocess import ValidationCase, choose_postprocessing
+    from lungnet.io import read_ct
+    from lungnet.masks import binarize
+
+    pairs = _sources(manifest, val_cases)
+    if not pairs:
+        log.warning(
+            "post-processing not tuned: the validation scans are not where the manifest "
+            "says; predict keeps every component unless --min-tumor-volume is given"
+        )
+        return None
+    predictor = Predictor(checkpoint, device=device, min_tumor_volume_mm3=0, lung_constraint=False)
+    cases = []
+    for image, label in pairs:
+        ct = read_ct(image)
+        truth = binarize(read_ct(label).array)
+        predicted = predictor.predict_volume(ct).mask
+        cases.append(ValidationCase(predicted, truth, lung_field(ct.array, ct.spacing), ct.spacing))
+    chosen, rows = choose_postprocessing(cases)
+    entry = {**chosen.to_dict(), "chosen_on": sorted(val_cases), "candidates": rows}
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    ckpt["hyper_parameters"]["postprocess"] = entry
+    with atomic_path(Path(checkpoint)) as tmp:
+        torch.save(ckpt, tmp)
+    best = next(
+        r
+        for r in rows
+        if r["min_tumor_volume_mm3"] == chosen.min_tumor_volume_mm3
+        and r["lung_constraint"] == chosen.lung_constraint
+    )
+    log.info(
+        "post-processing chosen on %d val cases: min tumor volume %g mm3, lung constraint %s "
+        "(lesion F1 %.3f)",
+        len(cases),
+        chosen.min_tumor_volume_mm3,
+        "on" if chosen.lung_constraint else "off",
+        best["lesion_f1"],
+    )
+    return entry
