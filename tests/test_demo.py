@@ -24,8 +24,21 @@ def test_quick_demo_writes_every_artifact_and_a_complete_summary(tmp_path):
     assert "tensorboard --logdir" in proc.stdout
 
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("test_dice_mean", "lesion_sensitivity", "seconds", "cases", "paths", "settings"):
+    for key in (
+        "test_dice_mean",
+        "lesion_sensitivity",
+        "sensitivity_by_size",
+        "tumor_free",
+        "false_positive_components_per_scan",
+        "seconds",
+        "cases",
+        "paths",
+        "settings",
+    ):
         assert key in summary
+    # The post-processing was chosen on the validation phantom and is in the checkpoint.
+    assert summary["postprocess"]["chosen_on"] == ["lung_003"]
+    assert "lung constraint" in proc.stdout
     assert set(summary["seconds"]) >= {
         "synth",
         "preprocess",
@@ -63,11 +76,13 @@ def test_demo_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
-def test_default_settings_report_on_ten_tumor_bearing_test_cases_and_choose_on_validation():
+def test_default_settings_use_the_default_cohort_and_choose_on_validation():
     from lungnet.demo_pipeline import DemoConfig
 
     config = DemoConfig()
-    assert (
-        config.test_cases >= 10 and config.tumor_count[0] >= 1
-    )  # every test phantom bears a tumor
-    assert config.val_cases >= 1  # the checkpoint is chosen on these, never on the test phantoms
+    # lungnet synth's cohort in every split: tumor-free patients and small tumors included.
+    assert config.tumor_count is None and config.tumor_diameter_mm is None
+    assert config.test_cases >= 10
+    # The checkpoint and the post-processing are chosen on these, never on the test phantoms.
+    assert config.val_cases >= 6
+    assert config.recipe == "lungnet"

@@ -81,8 +81,26 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"lesion sensitivity: {_fmt(s['lesion_sensitivity'])} "
-        f"({s['lesions_found']}/{s['lesions_present']})"
+        f"({s['lesions_found']}/{s['lesions_present']}); by size: "
+        + ", ".join(
+            f"{label} {row['detected']}/{row['lesions']}"
+            for label, row in s["sensitivity_by_size"].items()
+            if row["lesions"]
+        )
     )
+    free = s["tumor_free"]
+    print(
+        f"false-positive components per scan: {_fmt(s['false_positive_components_per_scan'], 2)}; "
+        f"tumor-free test scans: {free['cases']}, {free['scans_with_false_positive']} with a "
+        f"false positive"
+    )
+    post = s["postprocess"]
+    if post.get("min_tumor_volume_mm3") is not None:
+        print(
+            f"post-processing chosen on validation: min tumor volume "
+            f"{post['min_tumor_volume_mm3']:g} mm3, lung constraint "
+            f"{'on' if post['lung_constraint'] else 'off'}"
+        )
     print(f"total {s['seconds']['total']:.0f} s\n")
     p = s["paths"]
     print(f"masks:        {p['predictions']}/")

@@ -72,6 +72,20 @@ def run(args: argparse.Namespace) -> int:
             f"{name:<10} {_fmt(stats['all']['mean']):>11} {_fmt(stats['all']['median']):>8} "
             f"{_fmt(stats['tumor_bearing']['mean']):>13} {stats['all']['n']:>4}"
         )
+    detection = summary["detection"]
+    print(
+        f"lesions found: {detection['detected']} of {detection['lesions']}; false-positive "
+        f"components per scan: {_fmt(detection['false_positive_components_per_scan'])}"
+    )
+    for label, row in detection["by_size"].items():
+        if row["lesions"]:
+            print(f"  {label:<9} {row['detected']:>4} of {row['lesions']:<4} found")
+    free = summary["tumor_free"]
+    if free["cases"]:
+        print(
+            f"tumor-free scans: {free['cases']}, {free['scans_with_false_positive']} with a false "
+            f"positive, {_fmt(free['false_positive_ml_mean'])} mL of false tumor on average"
+        )
     for case, reason in result.failures.items():
         print(f"failed: {case}: {reason}")
     for path in result.unmatched_predictions:

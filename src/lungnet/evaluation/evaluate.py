@@ -10,7 +10,10 @@ are tumor) and must share shape and affine. Outputs, in the output folder:
 - ``metrics.csv``: one row per case (column ``case`` first, then :data:`METRIC_COLUMNS`);
   undefined values (see :mod:`lungnet.evaluation.metrics`) are empty cells.
 - ``summary.json``: mean, median, sample standard deviation and count of each metric over
-  all cases and over tumor-bearing cases (non-empty ground truth), undefined values skipped.
+  all cases and over tumor-bearing cases (non-empty ground truth), undefined values skipped;
+  lesion sensitivity by tumor size (:data:`SIZE_BINS`, equivalent-sphere diameter); and the
+  false positives on tumor-free cases (components per scan, mL), which per-case Dice hides:
+  an empty prediction of a tumor-free case scores Dice 1 whatever else was predicted nowhere.
 - ``metrics_boxplot.png``: the per-case distribution of each metric.
 """
 
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from lungnet.errors import LungNetInputError
-from lungnet.evaluation.lesions import match_lesions
+from lungnet.evaluation.lesions import lesion_detections, match_lesions
 from lungnet.evaluation.metrics import NSD_TOLERANCE_MM, case_metrics
 from lungnet.io.atomic import atomic_path
 from lungnet.io.grid import check_same_grid
@@ -37,7 +40,9 @@ from lungnet.naming import case_name, case_of_output, strip_nifti_suffix
 
 __all__ = [
     "METRIC_COLUMNS",
+    "SIZE_BINS",
     "CasePair",
+    "detection_summary",
     "EvaluationResult",
     "evaluate_case",
     "evaluate_folders",
@@ -66,6 +71,13 @@ METRIC_COLUMNS = (
     "lesion_fn",
 )
 OUTPUT_NAMES = ("metrics.csv", "summary.json", "metrics_boxplot.png")
+#: Tumor size bins of the sensitivity table: (label, lowest diameter, below this diameter).
+SIZE_BINS = (
+    ("<10 mm", 0.0, 10.0),
+    ("10-20 mm", 10.0, 20.0),
+    ("20-50 mm", 20.0, 50.0),
+    (">50 mm", 50.0, math.inf),
+)
 
 
 @dataclass(frozen=True)
@@ -181,7 +193,9 @@ def evaluate_case(pair: CasePair) -> dict:
     row: dict = {"case": pair.case}
     row.update(case_metrics(p, t, gt.spacing).as_dict())
     row.update(match_lesions(p, t).as_dict())
-    return {key: row[key] for key in ("case", *METRIC_COLUMNS)}
+    row = {key: row[key] for key in ("case", *METRIC_COLUMNS)}
+    row["lesions"] = lesion_detections(p, t, gt.spacing)  # for the size table, not the CSV
+    return row
 
 
 def _stats(values: Sequence[float]) -> dict:
@@ -204,6 +218,7 @@ def summarize(rows: Sequence[dict]) -> dict:
         "tumor_bearing": stats}}}``; a stat over no defined value is ``None``.
     """
     tumor = [r for r in rows if r["volume_gt_ml"] > 0]
+    free = [r for r in rows if r["volume_gt_ml"] == 0]
     return {
         "cases": len(rows),
         "tumor_bearing_cases": len(tumor),
@@ -214,6 +229,39 @@ def summarize(rows: Sequence[dict]) -> dict:
             }
             for name in METRIC_COLUMNS
         },
+        "detection": detection_summary(rows),
+        "tumor_free": {
+            "cases": len(free),
+            "false_positive_components_per_scan": _mean([r["lesion_fp"] for r in free]),
+            "false_positive_ml_mean": _mean([r["volume_pred_ml"] for r in free]),
+            "scans_with_false_positive": sum(1 for r in free if r["lesion_fp"] > 0),
+        },
+    }
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if len(values) else None
+
+
+def detection_summary(rows: Sequence[dict]) -> dict:
+    """Lesion sensitivity, overall and by :data:`SIZE_BINS`, and false positives per scan."""
+    lesions = [le for r in rows for le in r.get("lesions", ())]
+    by_size = {}
+    for label, low, high in SIZE_BINS:
+        group = [le for le in lesions if low <= le["diameter_mm"] < high]
+        found = sum(le["detected"] for le in group)
+        by_size[label] = {
+            "lesions": len(group),
+            "detected": found,
+            "sensitivity": found / len(group) if group else None,
+        }
+    found = sum(le["detected"] for le in lesions)
+    return {
+        "lesions": len(lesions),
+        "detected": found,
+        "lesion_sensitivity": found / len(lesions) if lesions else None,
+        "by_size": by_size,
+        "false_positive_components_per_scan": _mean([r["lesion_fp"] for r in rows]),
     }
 
 

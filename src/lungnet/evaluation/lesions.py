@@ -33,6 +33,7 @@ from lungnet.masks import (
 )
 
 __all__ = [
+    "lesion_detections",
     "CONNECTIVITY",
     "Lesion",
     "LesionMatch",
@@ -127,6 +128,36 @@ def match_lesions(pred: np.ndarray, gt: np.ndarray) -> LesionMatch:
         lesion_fp=int(n_pred - matched_pred),
         lesion_fn=int(n_gt - detected_gt),
     )
+
+
+def lesion_detections(
+    pred: np.ndarray, gt: np.ndarray, spacing: tuple[float, float, float]
+) -> list[dict[str, float | bool]]:
+    """Every ground-truth lesion: its equivalent-sphere diameter (mm), volume, and if it was found.
+
+    A lesion is found when a predicted component overlaps it (the rule of :func:`match_lesions`).
+    """
+    p, t = binarize(pred), binarize(gt)
+    box = foreground_box(t)
+    if box is None:
+        return []
+    labels, count = label_lesions(t[box])
+    p = p[box]
+    voxel_mm3 = float(np.prod(spacing))
+    voxels = np.bincount(labels.ravel(), minlength=count + 1)
+    hit = np.zeros(count + 1, bool)
+    hit[np.unique(labels[p & (labels > 0)])] = True
+    found = []
+    for i in range(1, count + 1):
+        volume = float(voxels[i]) * voxel_mm3
+        found.append(
+            {
+                "diameter_mm": (6.0 * volume / np.pi) ** (1.0 / 3.0),
+                "volume_ml": volume / 1000.0,
+                "detected": bool(hit[i]),
+            }
+        )
+    return found
 
 
 def _contour_points(region: np.ndarray, spacing_xy: tuple[float, float]) -> np.ndarray:
