@@ -11,7 +11,6 @@ from lungnet.masks import (
     binarize,
     foreground_box,
     label_components,
-    remove_small_components,
 )
 
 
@@ -41,12 +40,3 @@ def test_the_foreground_box_grows_by_the_margin_and_stays_inside():
     mask = np.zeros((10, 10, 10), bool)
     mask[0, 4, 9] = True
     assert foreground_box(mask, margin=2) == (slice(0, 3), slice(2, 7), slice(7, 10))
-
-
-def test_components_under_the_minimum_volume_are_dropped():
-    mask = np.zeros((20, 20, 20), np.uint8)
-    mask[1:3, 1:3, 1:3] = 1  # 8 voxels of 8 mm3: 64 mm3
-    mask[10:15, 10:15, 10:15] = 1  # 125 voxels: 1000 mm3
-    kept = remove_small_components(mask, (2.0, 2.0, 2.0), min_mm3=100)
-    assert kept.dtype == np.uint8 and kept.sum() == 125 and kept[12, 12, 12] == 1
-    assert remove_small_components(mask, (2.0, 2.0, 2.0), min_mm3=0).sum() == 133

@@ -55,3 +55,32 @@ def test_fields_off_the_command_line_get_no_flag():
 def test_values_out_of_range_are_config_errors_naming_the_flag(values, message):
     with pytest.raises(ConfigError, match=message):
         _Settings(data_dir="d", **values)
+
+
+def test_a_recipe_fills_the_settings_left_unset_and_explicit_ones_win():
+    from lungnet.engine.config import RECIPES, TrainConfig
+
+    seed = TrainConfig(data_dir="d")
+    assert (seed.loss, seed.norm, seed.context_slices, seed.augment_intensity) == (
+        "bce",
+        "none",
+        0,
+        False,
+    )
+    ours = TrainConfig(data_dir="d", recipe="lungnet", loss="bce")
+    assert ours.loss == "bce"  # given explicitly
+    assert ours.norm == RECIPES["lungnet"]["norm"] and ours.context_slices == 1
+    with pytest.raises(ConfigError, match="recipe"):
+        TrainConfig(data_dir="d", recipe="fast")
+
+
+def test_the_recipe_reaches_training_from_the_command_line():
+    from lungnet.commands.train import add_arguments
+    from lungnet.engine.config import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["-i", "d", "--recipe", "lungnet", "--no-augment-intensity"])
+    config = config_from_args(TrainConfig, args)
+    assert config.recipe == "lungnet" and config.loss == "bce_dice"
+    assert config.augment is True and config.augment_intensity is False

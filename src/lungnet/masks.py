@@ -19,7 +19,6 @@ __all__ = [
     "binarize",
     "foreground_box",
     "label_components",
-    "remove_small_components",
 ]
 
 #: A voxel is tumor when its probability (or mask value) is above this (a positive logit).
@@ -73,15 +72,3 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
         return labels, 0
     count = ndimage.label(binary[box], structure=CONNECTIVITY, output=labels[box])
     return labels, int(count)
-
-
-def remove_small_components(
-    mask: np.ndarray, spacing: tuple[float, float, float], min_mm3: float
-) -> np.ndarray:
-    """uint8 mask without the components smaller than ``min_mm3`` cubic millimetres."""
-    labels, count = label_components(mask)
-    if count == 0 or min_mm3 <= 0:
-        return binarize(mask).astype(np.uint8)
-    sizes = np.bincount(labels.ravel())[1:] * float(np.prod(spacing))
-    keep = np.concatenate([[False], sizes >= min_mm3])
-    return keep[labels].astype(np.uint8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lungnet.data.transforms import AugmentConfig, BatchAugment, sampling_grid, warp
+from lungnet.data.transforms import INTENSITY, AugmentConfig, BatchAugment, sampling_grid, warp
 
 
 def _square(size=32, top=8, left=10, side=8):
@@ -104,3 +104,40 @@ def test_mismatched_batch_shapes_are_refused():
 def test_invalid_config_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AugmentConfig(**kwargs)
+
+
+def test_a_warp_never_erases_a_tumor():
+    # One-pixel tumors near the edge, with shrinking zooms and shifts that push them out.
+    image = torch.zeros(16, 1, 32, 32)
+    mask = torch.zeros(16, 1, 32, 32)
+    mask[:, :, 1, 30] = 1.0
+    image[mask > 0] = 1.0
+    config = AugmentConfig(probability=1.0, scale=(0.5, 0.7), translate=0.3, rotation_deg=45)
+    out_image, out_mask = BatchAugment(config, seed=3)(image, mask)
+    assert (out_mask.flatten(1).sum(1) > 0).all()
+    kept = (out_mask == mask).flatten(1).all(1)
+    assert kept.any() and torch.equal(out_image[kept], image[kept])  # those stay unwarped
+
+
+def test_intensity_augmentation_changes_the_image_only_and_is_off_by_default():
+    image = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    mask = _square().repeat(6, 1, 1, 1)
+    identity = dict(probability=0.0)
+    untouched, _ = BatchAugment(AugmentConfig(**identity), seed=0)(image, mask)
+    assert torch.equal(untouched, image)
+    config = AugmentConfig(**identity, **INTENSITY)
+    out_image, out_mask = BatchAugment(config, seed=0)(image, mask)
+    assert torch.equal(out_mask, mask) and not torch.allclose(out_image, image)
+    assert (out_image - image).abs().mean() < 0.2  # a perturbation, not a different image
+    again, _ = BatchAugment(config, seed=0)(image, mask)
+    assert torch.equal(again, out_image)
+
+
+def test_blur_keeps_the_mean_and_smooths_an_edge():
+    from lungnet.data.transforms import _gaussian_blur
+
+    image = _square().repeat(2, 1, 1, 1)
+    blurred = _gaussian_blur(image, torch.tensor([0.5, 2.0], dtype=torch.float64))
+    assert torch.allclose(blurred.mean((1, 2, 3)), image.mean((1, 2, 3)), atol=1e-5)
+    edge = (slice(None), 0, 12, 9)  # just outside the square's left side
+    assert 0 < blurred[edge][0] < blurred[edge][1]  # the wider sigma spreads further

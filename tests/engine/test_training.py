@@ -56,6 +56,24 @@ def test_tensorboard_gets_scalars_and_the_sample_figures(trained_run):
     assert len(events.Images(images[0])) == 2  # one per validation epoch
 
 
+def test_post_processing_is_chosen_on_the_val_scans_and_stored_in_best_ckpt(msd_dataset, tmp_path):
+    from lungnet.checkpoints import read_checkpoint
+    from lungnet.inference import Predictor
+    from lungnet.preprocessing import NiftiPreprocessor
+
+    processed = tmp_path / "processed"
+    NiftiPreprocessor(target_size=(32, 32), clip_slices_min=4).run(
+        msd_dataset, processed, val_split_count=2
+    )
+    result = train(tiny_config(processed, tmp_path / "artifacts"))
+    stored = read_checkpoint(result.best_checkpoint)["hyper_parameters"]["postprocess"]
+    assert stored["chosen_on"] == ["lung_002", "lung_003"]
+    assert len(stored["candidates"]) == 10  # 5 minimum volumes, with and without the lungs
+    chosen = Predictor(result.best_checkpoint, device="cpu").postprocessing
+    assert chosen.min_tumor_volume_mm3 == stored["min_tumor_volume_mm3"]
+    assert chosen.lung_constraint == stored["lung_constraint"]
+
+
 def test_folder_without_manifest_is_refused(tmp_path):
     with pytest.raises(LungNetInputError, match="no manifest.json"):
         train(tiny_config(tmp_path, tmp_path / "artifacts"))

@@ -197,3 +197,33 @@ def test_a_mask_outside_zero_to_one_is_warned_about(mask_folders, tmp_path, capl
         result = evaluate_folders(pred, gt, tmp_path / "out")
     assert result.rows[0]["dice"] == 1.0
     assert "values 0..2 are not a mask's 0..1" in caplog.text
+
+
+def test_summary_has_sensitivity_by_size_and_false_positives_on_tumor_free_scans(
+    mask_folders, ball, tmp_path
+):
+    shape, spacing = (80, 80, 40), (1.0, 1.0, 1.0)
+    small = ball(shape, spacing, (20, 20, 20), 3)  # 6 mm: under 10 mm
+    large = ball(shape, spacing, (55, 55, 20), 12)  # 24 mm: 20-50 mm
+    free_pred = ball(shape, spacing, (40, 40, 20), 5)  # 0.52 mL on a tumor-free scan
+    pred, gt = mask_folders(
+        {
+            "pred/t_pred.nii.gz": large,  # the large tumor found, the small one missed
+            "gt/t.nii.gz": small | large,
+            "pred/f_pred.nii.gz": free_pred,
+            "gt/f.nii.gz": np.zeros(shape, bool),
+        },
+        affine=np.diag([*spacing, 1.0]),
+    )
+    summary = evaluate_folders(pred, gt, tmp_path / "out").summary
+    by_size = summary["detection"]["by_size"]
+    assert by_size["<10 mm"] == {"lesions": 1, "detected": 0, "sensitivity": 0.0}
+    assert by_size["20-50 mm"] == {"lesions": 1, "detected": 1, "sensitivity": 1.0}
+    assert by_size["10-20 mm"]["sensitivity"] is None and by_size[">50 mm"]["lesions"] == 0
+    assert summary["detection"]["false_positive_components_per_scan"] == 0.5
+    free = summary["tumor_free"]
+    assert free["cases"] == 1 and free["scans_with_false_positive"] == 1
+    assert free["false_positive_ml_mean"] == pytest.approx(free_pred.sum() / 1000)
+    # metrics.csv keeps its columns; the per-lesion list lives in the summary only.
+    header = (tmp_path / "out" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header == ["case", *METRIC_COLUMNS]

@@ -102,6 +102,24 @@ def test_min_tumor_volume_drops_small_components(checkpoint, tmp_path):
     assert full.sum() * voxel_mm3 < 1e9 and not pruned.any()
 
 
+def test_the_checkpoints_post_processing_applies_by_default_and_flags_override_it(
+    checkpoint, tmp_path
+):
+    import torch
+
+    hu, _ = tiny_case(7)
+    ct = read_ct(save_nifti(tmp_path / "s.nii.gz", hu))
+    full = Predictor(checkpoint, device="cpu").predict_volume(ct).mask
+    assert full.any()
+    stored = torch.load(checkpoint, weights_only=True)
+    stored["hyper_parameters"]["postprocess"] = {"min_tumor_volume_mm3": 1e9}
+    tuned = tmp_path / "tuned.ckpt"
+    torch.save(stored, tuned)
+    assert not Predictor(tuned, device="cpu").predict_volume(ct).mask.any()
+    kept = Predictor(tuned, device="cpu", min_tumor_volume_mm3=0).predict_volume(ct).mask
+    np.testing.assert_array_equal(kept, full)
+
+
 def test_existing_outputs_are_kept_unless_overwrite(checkpoint, tmp_path):
     scan = save_nifti(tmp_path / "s.nii.gz", tiny_case(0)[0])
     predictor = Predictor(checkpoint, device="cpu")
