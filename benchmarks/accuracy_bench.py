@@ -50,6 +50,8 @@ PRESETS = {
     "cpu_noaug": {**_CPU, "augment": False, "augment_intensity": False},
     "cpu_spatial_only": {**_CPU, "augment_intensity": False},
     "cpu_seed_recipe": {**_CPU, "recipe": "seed"},
+    # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
+    "cpu_spacing": {**_CPU, "pixel_mm": "auto"},
     # A GPU-sized run: 512 px phantoms (~0.7 mm voxels, like Task06) resized to 256, width 32.
     "gpu": dict(
         train_cases=96,

@@ -73,6 +73,7 @@ class DemoConfig:
     clip_slices_min: int = 30  # the original's abdomen clip
     base_channels: int = 16  # U-Net width (the original's 64 is GPU-sized)
     hu_window: tuple[float, float] | None = (-1000.0, 400.0)  # lung to soft tissue -> [0, 1]
+    pixel_mm: float | str | None = None  # spacing-aware slices; "auto": median field of view
     recipe: str = "lungnet"  # loss, norm, context, schedule, augmentation
     augment: bool | None = None  # spatial augmentation; None: the recipe's
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
@@ -183,6 +184,7 @@ def run_demo(
             clip_slices_min=config.clip_slices_min,
             normalization="scale" if config.hu_window is None else "window",
             hu_window=config.hu_window,
+            pixel_mm=config.pixel_mm,
             workers=config.workers,
         ).run(paths["data"], paths["processed"], val_split_count=config.val_cases),
     )

@@ -439,3 +439,25 @@ def test_seed_inference_command_on_a_lungnet_synth_scan_gives_a_mask_on_its_grid
         mask = tmp_path / "predictions" / scan.name.replace(".nii.gz", "_pred.nii.gz")
         assert_same_geometry(scan, mask)
         assert_same_geometry(data / "labelsTs" / scan.name, mask)
+
+
+def test_a_spacing_aware_checkpoint_gives_a_mask_on_the_scans_own_grid(tmp_path):
+    import torch
+
+    from lungnet.checkpoints import checkpoint_dict
+    from lungnet.models import UNet
+    from lungnet.preprocessing import PreprocessConfig
+
+    torch.manual_seed(0)
+    model = UNet(in_channels=1, base_channels=4, depth=2)
+    with torch.no_grad():
+        model.outc.bias.fill_(0.05)
+    config = PreprocessConfig(target_size=(32, 32), clip_slices_min=2, pixel_mm=1.5)
+    path = tmp_path / "spacing.ckpt"
+    torch.save(checkpoint_dict(model, config), path)
+    hu, _ = tiny_case(3)  # 48 x 40 voxels of 0.8 mm: 26 x 21 px at 1.5 mm, padded to 32
+    ct = read_ct(save_nifti(tmp_path / "s.nii.gz", hu))
+    prediction = Predictor(path, device="cpu").predict_volume(ct)
+    assert prediction.mask.shape == ct.shape == prediction.probabilities.shape
+    assert not prediction.probabilities[:, :, :2].any()  # the clipped slices
+    assert prediction.mask.any()

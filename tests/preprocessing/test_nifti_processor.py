@@ -493,3 +493,21 @@ def test_cli_bad_settings_exit_2_in_one_line(msd_dataset, tmp_path, args, proble
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert problem in proc.stderr.strip().splitlines()[-1]
+
+
+def test_auto_pixel_size_is_planned_from_the_training_cases_field_of_view(msd_dataset, tmp_path):
+    from lungnet.preprocessing.planning import field_of_view_mm
+
+    scan = msd_dataset / "imagesTr" / "lung_000.nii.gz"
+    assert field_of_view_mm(scan) == pytest.approx(48 * 0.8)  # the larger in-plane side
+    out = tmp_path / "o"
+    proc = subprocess.run(
+        _cli("-i", str(msd_dataset), "-o", str(out), "--clip-slices-min", "0")
+        + ["--target-size", "32", "32", "--pixel-mm", "auto"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert config["pixel_mm"] == pytest.approx(48 * 0.8 / 32)  # every tiny case is 38.4 mm wide
+    assert np.load(out / "val" / "lung_003" / "data" / "0.npy").shape == (32, 32)

@@ -12,7 +12,7 @@ from lungnet.preprocessing import (
     preprocess_mask,
     restore_probabilities,
 )
-from lungnet.preprocessing.slices import linear_weights, nearest_indices
+from lungnet.preprocessing.slices import linear_weights, nearest_indices, slice_geometry
 
 
 def test_clip_drops_the_most_inferior_slices():
@@ -179,3 +179,63 @@ def test_the_input_volume_is_left_as_it_was(normalization):
     )
     preprocess_image(hu, config)
     np.testing.assert_array_equal(hu, before)
+
+
+def test_spacing_aware_geometry_crops_a_large_field_and_pads_a_small_one():
+    config = PreprocessConfig(target_size=(64, 64), clip_slices_min=0, pixel_mm=2.0)
+    large = slice_geometry((200, 160), (1.0, 1.0), config)  # 200 x 160 mm -> 100 x 80 px
+    assert large.resized == (100, 80)
+    assert large.source == (slice(18, 82), slice(8, 72)) and large.canvas == (
+        slice(0, 64),
+        slice(0, 64),
+    )
+    small = slice_geometry((50, 40), (1.0, 1.5), config)  # 50 x 60 mm -> 25 x 30 px
+    assert small.resized == (25, 30)
+    assert small.source == (slice(0, 25), slice(0, 30))
+    assert small.canvas == (slice(19, 44), slice(17, 47))
+    plain = slice_geometry((200, 160), (1.0, 1.0), PreprocessConfig(target_size=(64, 64)))
+    assert plain.is_plain_resize and plain.resized == (64, 64)
+    with pytest.raises(ValueError, match="need the scan's voxel spacing"):
+        slice_geometry((200, 160), None, config)
+
+
+def test_a_tumor_has_the_same_size_in_pixels_whatever_the_field_of_view():
+    config = PreprocessConfig(target_size=(64, 64), clip_slices_min=0, pixel_mm=2.0)
+    widths = []
+    for voxel_mm, n in ((1.0, 160), (0.5, 200)):  # 160 mm and 100 mm fields of view
+        mask = np.zeros((n, n, 3), np.uint8)
+        centre, radius = n // 2, int(round(10 / voxel_mm))  # 20 mm wide at the centre
+        mask[centre - radius : centre + radius, centre - radius : centre + radius] = 1
+        slices = preprocess_mask(mask, config, spacing=(voxel_mm, voxel_mm, 2.0))
+        widths.append(int(slices[1].any(axis=1).sum()))
+    assert widths == [10, 10]  # 20 mm at 2 mm pixels, in both scans
+
+
+def test_padding_is_air_and_restoring_puts_probabilities_back_in_place():
+    config = PreprocessConfig(
+        target_size=(64, 64),
+        clip_slices_min=1,
+        normalization="window",
+        hu_window=(-1000.0, 400.0),
+        pixel_mm=2.0,
+    )
+    hu = np.full((40, 30, 4), 40.0, np.float32)  # 80 x 60 mm of soft tissue: padded
+    slices = preprocess_image(hu, config, spacing=(2.0, 2.0, 2.0))
+    geometry = slice_geometry((40, 30), (2.0, 2.0), config)
+    assert slices.shape == (3, 64, 64)
+    assert slices[0, 0, 0] == 0.0  # air outside the scan's field of view
+    assert np.allclose(slices[(0, *geometry.canvas)], (40.0 + 1000.0) / 1400.0)
+    mask = np.zeros((40, 30, 4), np.uint8)
+    mask[10:20, 5:15, 2] = 1
+    restored = restore_probabilities(
+        preprocess_mask(mask, config, spacing=(2.0, 2.0, 2.0)).astype(np.float32),
+        mask.shape,
+        config,
+        spacing=(2.0, 2.0, 2.0),
+    )
+    assert restored.shape == mask.shape
+    np.testing.assert_array_equal(restored > 0.5, mask > 0)
+    large = np.zeros((200, 200, 3), np.float32)  # 400 mm: cropped to the central 128 mm
+    probs = np.ones((2, 64, 64), np.float32)
+    back = restore_probabilities(probs, large.shape, config, spacing=(2.0, 2.0, 2.0))
+    assert back[100, 100, 2] == 1.0 and back[5, 5, 2] == 0.0  # cropped-away parts: no tumor

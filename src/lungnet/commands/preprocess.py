@@ -97,12 +97,17 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"val_split_count (--val-split-count) must be >= 0, got {args.val_split_count}"
         )
+    # "auto" is resolved by the preprocessor from the training cases' headers.
+    auto_pixel = args.pixel_mm == "auto"
     config = config_from_args(
-        PreprocessConfig, args, normalization="window" if args.hu_window else "scale"
+        PreprocessConfig,
+        args,
+        normalization="window" if args.hu_window else "scale",
+        pixel_mm=None if auto_pixel else args.pixel_mm,
     )
     bar = tqdm(unit="case", desc="preprocess", disable=None)
     processor = NiftiPreprocessor(
-        **dataclasses.asdict(config),
+        **{**dataclasses.asdict(config), **({"pixel_mm": "auto"} if auto_pixel else {})},
         workers=args.workers,
         progress=lambda outcome: bar.update(1),
         wait_for_other_run=args.wait,

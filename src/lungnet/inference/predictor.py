@@ -275,13 +275,13 @@ class Predictor:
             empty = np.zeros(ct.shape, np.float32)
             return Prediction(probabilities=empty, mask=empty.astype(np.uint8))
         t = time.perf_counter()
-        slices = preprocess_image(ct.array, self.preprocess)
+        slices = preprocess_image(ct.array, self.preprocess, spacing=ct.spacing)
         seconds["preprocess"] = time.perf_counter() - t
         t = time.perf_counter()
         probs = self.predict_slices(slices)
         seconds["model"] = time.perf_counter() - t
         t = time.perf_counter()
-        volume = restore_probabilities(probs, ct.shape, self.preprocess)
+        volume = restore_probabilities(probs, ct.shape, self.preprocess, spacing=ct.spacing)
         mask = self.postprocessing.apply(binarize(volume), ct.spacing, hu=ct.array)
         seconds["postprocess"] = time.perf_counter() - t
         return Prediction(probabilities=volume, mask=mask)

@@ -28,6 +28,10 @@ class PreprocessConfig:
         hu_divisor: divisor of the ``"scale"`` rule (the original's 3071.0, the top of the
             12-bit CT range).
         hu_window: ``(low, high)`` HU of the ``"window"`` rule.
+        pixel_mm: spacing-aware slices: each slice is resampled to this pixel size in mm,
+            then cropped or padded (with air) around its centre to ``target_size``, so a
+            tumor has the same size in pixels whatever the scanner's field of view. None:
+            the whole field of view is resized to ``target_size`` (the original's rule).
     """
 
     target_size: tuple[int, int] = option(
@@ -48,6 +52,15 @@ class PreprocessConfig:
         help="clip HU to [LOW, HIGH] and scale to [0, 1] instead of the original's HU / 3071",
         nargs=2,
         metavar=("LOW", "HIGH"),
+    )
+
+    pixel_mm: float | None = option(
+        None,
+        help="resample slices to MM millimetre pixels, then crop or pad them to the target "
+        "size; auto: the training cases' median field of view fills the target size "
+        "(default: resize each whole field of view to the target size)",
+        metavar="MM|auto",
+        parse=lambda text: text if text == "auto" else float(text),
     )
 
     def __post_init__(self) -> None:
@@ -77,6 +90,10 @@ class PreprocessConfig:
                 )
         if self.hu_window is not None:
             object.__setattr__(self, "hu_window", tuple(float(v) for v in self.hu_window))
+        if self.pixel_mm is not None:
+            if not isinstance(self.pixel_mm, int | float) or not float(self.pixel_mm) > 0:
+                raise ConfigError(f"pixel_mm must be > 0, got {self.pixel_mm!r}")
+            object.__setattr__(self, "pixel_mm", float(self.pixel_mm))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/checkpoint-safe dict (lists, floats, ints, strings)."""
@@ -89,7 +106,14 @@ class PreprocessConfig:
     def from_dict(cls, d: dict[str, Any]) -> PreprocessConfig:
         known = {
             k: d[k]
-            for k in ("target_size", "clip_slices_min", "normalization", "hu_divisor", "hu_window")
+            for k in (
+                "target_size",
+                "clip_slices_min",
+                "normalization",
+                "hu_divisor",
+                "hu_window",
+                "pixel_mm",
+            )
             if k in d
         }
         if known.get("hu_window") is not None:

@@ -20,6 +20,7 @@ the temporary files of processes that have ended.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -38,6 +39,7 @@ from lungnet.preprocessing.cases import Case, find_cases
 from lungnet.preprocessing.config import PreprocessConfig
 from lungnet.preprocessing.manifest import SPLITS, case_entry, write_manifest
 from lungnet.preprocessing.output_lock import output_lock
+from lungnet.preprocessing.planning import planned_pixel_mm
 from lungnet.preprocessing.slice_files import slice_files_complete, write_slices
 from lungnet.preprocessing.slices import preprocess_mask, preprocessed_image_blocks
 from lungnet.preprocessing.stored import StoredVolume, read_stored
@@ -97,6 +99,9 @@ class NiftiPreprocessor:
         normalization: ``"scale"`` (HU / ``hu_divisor``, the seed's rule) or ``"window"``.
         hu_divisor: divisor for ``"scale"``.
         hu_window: ``(low, high)`` HU for ``"window"``.
+        pixel_mm: spacing-aware slices at this pixel size in mm (see
+            :class:`PreprocessConfig`); ``"auto"`` plans it from the training cases' median
+            field of view (:func:`lungnet.preprocessing.planning.planned_pixel_mm`).
         workers: parallel processes (default: as many as both the usable cores and the
             available memory allow; see :func:`lungnet.preprocessing.workers.plan_workers`).
         progress: called with each :class:`CaseOutcome` as it finishes (the CLI's progress bar).
@@ -111,6 +116,7 @@ class NiftiPreprocessor:
         normalization: str = "scale",
         hu_divisor: float = 3071.0,
         hu_window: tuple[float, float] | None = None,
+        pixel_mm: float | str | None = None,
         workers: int | None = None,
         progress: Callable[[CaseOutcome], None] | None = None,
         wait_for_other_run: bool = False,
@@ -121,7 +127,9 @@ class NiftiPreprocessor:
             normalization=normalization,
             hu_divisor=hu_divisor,
             hu_window=hu_window,
+            pixel_mm=None if pixel_mm == "auto" else pixel_mm,
         )
+        self.auto_pixel_mm = pixel_mm == "auto"
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
@@ -157,6 +165,11 @@ class NiftiPreprocessor:
         splits = {
             c.name: ("val" if i >= len(cases) - n_val else "train") for i, c in enumerate(cases)
         }
+        if self.auto_pixel_mm:
+            train = [c for c in cases if splits[c.name] == "train"] or cases
+            pixel_mm = planned_pixel_mm([c.image for c in train], self.config.target_size)
+            self.config = dataclasses.replace(self.config, pixel_mm=pixel_mm)
+            log.info("spacing-aware slices at %.3f mm per pixel (median field of view)", pixel_mm)
 
         workers = self.workers
         if workers is None:
@@ -330,7 +343,9 @@ def _preprocess_to(
         )
     label = read_stored(case.label)  # type: ignore[arg-type]
     _validate_pair(case, image, label)
-    masks = preprocess_mask(label.array, config, slope=label.slope, intercept=label.intercept)
+    masks = preprocess_mask(
+        label.array, config, slope=label.slope, intercept=label.intercept, spacing=image.spacing
+    )
     del label
     tumor = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
     entry = case_entry(
@@ -345,7 +360,7 @@ def _preprocess_to(
         (tmp / "masks").mkdir()
         # Image slices go to disk 16 at a time as they are made: no whole stack in memory.
         blocks = preprocessed_image_blocks(
-            image.array, config, slope=image.slope, intercept=image.intercept
+            image.array, config, slope=image.slope, intercept=image.intercept, spacing=image.spacing
         )
         for first, block in blocks:
             write_slices(tmp / "data", block, first)

@@ -1,5 +1,9 @@
 """The one preprocessing implementation shared by training and inference: clip z, resize, normalize.
 
+With ``pixel_mm`` set (spacing-aware slices) the resize goes to the slice's size at that
+pixel size, and the result is cropped or padded with air around its centre to the network's
+``target_size`` (:class:`SliceGeometry`); restoring the probabilities undoes both.
+
 Training slices are made by :func:`preprocess_image` / :func:`preprocess_mask`; inference
 runs the same :func:`preprocess_image` with the config stored in the checkpoint and maps
 the network's probabilities back with :func:`restore_probabilities`. No other copy of
@@ -9,6 +13,7 @@ this arithmetic exists.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PreprocessConfig",
+    "SliceGeometry",
+    "slice_geometry",
     "context_indices",
     "kept_slices",
     "linear_weights",
@@ -45,6 +52,62 @@ def normalize(hu: np.ndarray | torch.Tensor, config: PreprocessConfig) -> np.nda
     low, high = config.hu_window  # type: ignore[misc]
     clipped = np.clip(hu, low, high) if isinstance(hu, np.ndarray) else hu.clamp(low, high)
     return (clipped - low) / (high - low)
+
+
+#: HU that padding stands for: air, as around a patient.
+PAD_HU = -1000.0
+
+
+@dataclass(frozen=True)
+class SliceGeometry:
+    """Where a scan's resized slice lies on the network's ``target_size`` canvas.
+
+    Attributes:
+        resized: ``(H', W')`` the slice is resized to first.
+        source: the part of the resized slice that is kept (all of it, unless cropped).
+        canvas: where that part goes on the ``target_size`` canvas (all of it, unless padded).
+    """
+
+    resized: tuple[int, int]
+    source: tuple[slice, slice]
+    canvas: tuple[slice, slice]
+
+    @property
+    def is_plain_resize(self) -> bool:
+        return all(s == slice(0, n) for s, n in zip(self.source, self.resized, strict=True)) and (
+            self.source == self.canvas
+        )
+
+
+def slice_geometry(
+    shape_xy: tuple[int, int], spacing_xy: tuple[float, float] | None, config: PreprocessConfig
+) -> SliceGeometry:
+    """The :class:`SliceGeometry` of a scan with in-plane ``shape_xy`` voxels of ``spacing_xy`` mm.
+
+    Raises:
+        ValueError: ``config.pixel_mm`` is set and no spacing is given.
+    """
+    target = config.target_size
+    if config.pixel_mm is None:
+        whole = (slice(0, target[0]), slice(0, target[1]))
+        return SliceGeometry(target, whole, whole)
+    if spacing_xy is None:
+        raise ValueError("spacing-aware slices (pixel_mm) need the scan's voxel spacing")
+    resized = tuple(
+        max(1, int(round(n * float(s) / config.pixel_mm)))
+        for n, s in zip(shape_xy, spacing_xy, strict=True)
+    )
+    source, canvas = [], []
+    for have, want in zip(resized, target, strict=True):
+        if have >= want:  # crop the centre
+            start = (have - want) // 2
+            source.append(slice(start, start + want))
+            canvas.append(slice(0, want))
+        else:  # pad around it
+            start = (want - have) // 2
+            source.append(slice(0, have))
+            canvas.append(slice(start, start + have))
+    return SliceGeometry(resized, tuple(source), tuple(canvas))
 
 
 # Slices converted at a time: 16 full-resolution 512 x 512 planes of float32 are 16 MB,
@@ -158,6 +221,7 @@ def preprocess_image(
     *,
     slope: float = 1.0,
     intercept: float = 0.0,
+    spacing: tuple[float, ...] | None = None,
 ) -> np.ndarray:
     """Canonical CT volume -> normalized, resized slices.
 
@@ -173,6 +237,7 @@ def preprocess_image(
         config: the preprocessing config.
         slope, intercept: HU = stored * slope + intercept (the NIfTI scaling; the
             defaults for a volume already in HU).
+        spacing: voxel size in mm (X, Y[, Z]); needed for spacing-aware slices.
 
     Returns:
         ``(Z - clip, H, W)`` float32 slices, slice ``i`` coming from z index ``clip + i``.
@@ -180,7 +245,7 @@ def preprocess_image(
     num_kept = len(range(volume_xyz.shape[2])[kept_slices(volume_xyz.shape[2], config)])
     out = np.empty((num_kept, *config.target_size), np.float32)
     for start, block in preprocessed_image_blocks(
-        volume_xyz, config, slope=slope, intercept=intercept
+        volume_xyz, config, slope=slope, intercept=intercept, spacing=spacing
     ):
         out[start : start + len(block)] = block
     return out
@@ -192,6 +257,7 @@ def preprocessed_image_blocks(
     *,
     slope: float = 1.0,
     intercept: float = 0.0,
+    spacing: tuple[float, ...] | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """:func:`preprocess_image`, 16 slices at a time, for writers that need no whole stack.
 
@@ -200,10 +266,14 @@ def preprocessed_image_blocks(
         float32 array. Its memory is reused for the next block: write or copy it first.
     """
     kept = np.asarray(volume_xyz)[:, :, kept_slices(volume_xyz.shape[2], config)]
+    geometry = slice_geometry(kept.shape[:2], None if spacing is None else spacing[:2], config)
     # (Z, Y, X) is the memory order of the Fortran-ordered arrays NIfTI files hold, so
     # planes are resized to (W, H) and only the small result is transposed to (H, W).
-    resize = _ChunkResizer(_CHUNK_SLICES, kept.shape[1::-1], config.target_size[::-1])
+    resize = _ChunkResizer(_CHUNK_SLICES, kept.shape[1::-1], geometry.resized[::-1])
     blocks = np.empty((_CHUNK_SLICES, *config.target_size), np.float32)
+    if not geometry.is_plain_resize:
+        blocks.fill(float(normalize(np.array([PAD_HU], np.float32), config)[0]))
+    rows, cols = geometry.source
     for start in range(0, kept.shape[2], _CHUNK_SLICES):
         planes = kept[:, :, start : start + _CHUNK_SLICES].transpose(2, 1, 0)
         # A float32 copy of the slices' stored values: exact for integers, faster to
@@ -216,7 +286,11 @@ def preprocessed_image_blocks(
         else:
             small = _to_hu(resize(stored), slope, intercept)
         block = blocks[: len(small)]
-        np.copyto(block, normalize(small, config).transpose(0, 2, 1))
+        normalized = normalize(small, config).transpose(0, 2, 1)
+        if geometry.is_plain_resize:
+            np.copyto(block, normalized)
+        else:
+            block[(slice(None), *geometry.canvas)] = normalized[:, rows, cols]
         yield start, block
 
 
@@ -226,6 +300,7 @@ def preprocess_mask(
     *,
     slope: float = 1.0,
     intercept: float = 0.0,
+    spacing: tuple[float, ...] | None = None,
 ) -> np.ndarray:
     """Canonical binary mask -> resized slices (nearest neighbour), ``(Z - clip, H, W)`` uint8.
 
@@ -235,10 +310,13 @@ def preprocess_mask(
         mask_xyz: ``(X, Y, Z)`` mask whose values (times ``slope`` plus ``intercept``,
             the NIfTI scaling) are 0 and 1; bool, integer or float.
         config: the preprocessing config.
+        spacing: voxel size in mm (X, Y[, Z]); needed for spacing-aware slices.
     """
     kept = np.asarray(mask_xyz)[:, :, kept_slices(mask_xyz.shape[2], config)]
-    rows = _as_slice(nearest_indices(kept.shape[0], config.target_size[0]))
-    cols = _as_slice(nearest_indices(kept.shape[1], config.target_size[1]))
+    geometry = slice_geometry(kept.shape[:2], None if spacing is None else spacing[:2], config)
+    rows = nearest_indices(kept.shape[0], geometry.resized[0])[geometry.source[0]]
+    cols = nearest_indices(kept.shape[1], geometry.resized[1])[geometry.source[1]]
+    rows, cols = _as_slice(rows), _as_slice(cols)
     if isinstance(rows, slice) and isinstance(cols, slice):
         picked = kept[rows, cols]  # a view: whole-number scale factors, the usual case
     else:
@@ -246,13 +324,18 @@ def preprocess_mask(
     picked = picked.transpose(2, 0, 1)  # (Z', H, W), small
     if slope != 1.0 or intercept != 0.0 or picked.dtype.kind == "f":
         picked = _to_hu(picked.astype(np.float32), slope, intercept) > THRESHOLD
-    return np.ascontiguousarray(picked, dtype=np.uint8)
+    if geometry.is_plain_resize:
+        return np.ascontiguousarray(picked, dtype=np.uint8)
+    out = np.zeros((picked.shape[0], *config.target_size), np.uint8)
+    out[(slice(None), *geometry.canvas)] = picked
+    return out
 
 
 def restore_probabilities(
     probabilities: np.ndarray | torch.Tensor,
     volume_shape: tuple[int, int, int],
     config: PreprocessConfig,
+    spacing: tuple[float, ...] | None = None,
 ) -> np.ndarray:
     """Network probabilities of the kept slices -> canonical ``(X, Y, Z)`` float32 volume.
 
@@ -264,6 +347,8 @@ def restore_probabilities(
         probabilities: ``(Z - clip, H, W)`` values in [0, 1].
         volume_shape: the canonical ``(X, Y, Z)`` shape of the scan.
         config: the preprocessing config that made the input slices.
+        spacing: the scan's voxel size in mm; needed for spacing-aware slices (the parts
+            cropped away get probability 0).
     """
     x, y, z = volume_shape
     kept = kept_slices(z, config)
@@ -280,6 +365,11 @@ def restore_probabilities(
     out = np.zeros((x, y, z), np.float32)
     if expected == 0:
         return out
+    geometry = slice_geometry((x, y), None if spacing is None else spacing[:2], config)
+    if not geometry.is_plain_resize:
+        canvas = probs.new_zeros((probs.shape[0], *geometry.resized))
+        canvas[(slice(None), *geometry.source)] = probs[(slice(None), *geometry.canvas)]
+        probs = canvas
     if tuple(probs.shape[-2:]) != (x, y):
         # On whatever device the probabilities are (a GPU does this in milliseconds).
         probs = F.interpolate(probs[:, None], size=(x, y), mode="bilinear", align_corners=False)[
