@@ -51,9 +51,9 @@ def tune_postprocessing(
         longer where the manifest says (the checkpoint is then left as it is).
     """
     from lungnet.inference import Predictor
-    from lungnet.inference.lung_field import lung_field
     from lungnet.inference.postprocess import ValidationCase, choose_postprocessing
     from lungnet.io import read_ct
+    from lungnet.lungs import lung_field
     from lungnet.masks import binarize
 
     pairs = _sources(manifest, val_cases)

@@ -4,7 +4,7 @@ Two rules act on the connected components of the thresholded prediction:
 
 - a minimum volume: specks smaller than any tumor worth reporting are dropped;
 - a lung-field constraint: a component must overlap or touch the lungs found from the
-  scan's own HU (:func:`lungnet.inference.lung_field.lung_field`), so that gas in the
+  scan's own HU (:func:`lungnet.lungs.lung_field`), so that gas in the
   bowel or the stomach, which a slice model can take for a cavitating mass, is dropped
   while a tumor against the chest wall survives.
 
@@ -90,7 +90,7 @@ class PostProcessing:
         keep = sizes >= self.min_tumor_volume_mm3
         if self.lung_constraint:
             if lungs is None:
-                from lungnet.inference.lung_field import lung_field
+                from lungnet.lungs import lung_field
 
                 if hu is None:
                     raise ValueError("the lung constraint needs the scan's HU or its lung field")

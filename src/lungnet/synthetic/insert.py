@@ -22,6 +22,7 @@ from scipy import ndimage as ndi
 
 from lungnet.errors import LungNetInputError
 from lungnet.io import CTVolume, atomic_path, is_nifti_path, read_ct, write_volume
+from lungnet.lungs import MIN_LUNG_ML, lung_regions
 from lungnet.synthetic.anatomy import Tissue
 from lungnet.synthetic.library import NoduleLibrary
 from lungnet.synthetic.phantom import check_tumor_args
@@ -32,7 +33,6 @@ __all__ = ["Inserted", "case_name", "insert_into_scan", "lung_tissue_map", "writ
 
 log = logging.getLogger(__name__)
 
-_MIN_LUNG_ML = 30.0
 _BLEND_SIGMA_MM = 0.6  # edge blur of a standard reconstruction kernel (FWHM about 1.4 mm)
 _KEEP_BELOW = 0.01  # blend weights below this leave the scan's voxel as it was
 
@@ -76,8 +76,7 @@ def check_is_ct(ct: CTVolume) -> None:
 def lung_tissue_map(ct: CTVolume) -> tuple[np.ndarray, Lungs]:
     """Tissue codes of a real scan by density, and where tumors may go.
 
-    Lungs are the connected regions below -400 HU (smoothed) of at least 30 mL whose
-    median is at lung density (-950 to -500 HU); this leaves out the air around the body.
+    Lungs are :func:`lungnet.lungs.lung_regions`, the rule post-processing uses too.
 
     Raises:
         LungNetInputError: no lungs are found.
@@ -85,21 +84,12 @@ def lung_tissue_map(ct: CTVolume) -> tuple[np.ndarray, Lungs]:
     hu = ct.array
     grid = Grid(ct.shape, ct.spacing)
     smooth = ndi.uniform_filter(hu, 3)
-    low = smooth < -400
-    components, n = ndi.label(low)
+    lung = lung_regions(hu, ct.spacing)
     voxel_ml = float(np.prod(ct.spacing)) / 1000
-    lung = np.zeros(hu.shape, bool)
-    if n:
-        index = np.arange(1, n + 1)
-        sizes = ndi.sum_labels(low, components, index) * voxel_ml
-        for i in index[sizes >= _MIN_LUNG_ML]:
-            region = components == i
-            if -950 < np.median(hu[region]) < -500:
-                lung |= region
-    if lung.sum() * voxel_ml < _MIN_LUNG_ML:
+    if lung.sum() * voxel_ml < MIN_LUNG_ML:
         raise LungNetInputError(
             ct.source,
-            f"no lungs found (no region of {_MIN_LUNG_ML:.0f} mL or more at lung density)",
+            f"no lungs found (no region of {MIN_LUNG_ML:.0f} mL or more at lung density)",
         )
     filled = lung.copy()
     for k in range(hu.shape[2]):

@@ -1,4 +1,4 @@
-"""The lung field: found from HU, it holds the lungs and their tumors, never air outside the body
+"""The lungs from HU: the lung field holds the lungs and their tumors, never air outside the body
 or gas below the diaphragm."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lungnet.inference.lung_field import MIN_LUNG_ML, lung_field
 from lungnet.io import read_ct
+from lungnet.lungs import MIN_LUNG_ML, lung_field, lung_regions
 
 SPACING = (2.0, 2.0, 2.0)
 
@@ -46,6 +46,13 @@ def test_air_outside_the_body_and_small_gas_pockets_are_not_lung():
     field = lung_field(hu, SPACING)
     assert not field[gas].any()
     assert not field[0:4].any() and not field[:, 0:4].any()  # the air around the body
+
+
+def test_a_large_pocket_of_pure_air_inside_the_body_is_not_lung():
+    hu = np.full((64, 64, 40), 40.0, np.float32)
+    hu[10:40, 10:40, 5:35] = -1000.0  # 216 mL of air, well over MIN_LUNG_ML, but not lung tissue
+    assert not lung_regions(hu, SPACING).any()
+    assert not lung_field(hu, SPACING).any()
 
 
 def test_a_scan_without_lungs_has_an_empty_field():
