@@ -195,6 +195,8 @@ def test_spacing_aware_geometry_crops_a_large_field_and_pads_a_small_one():
     assert small.canvas == (slice(19, 44), slice(17, 47))
     plain = slice_geometry((200, 160), (1.0, 1.0), PreprocessConfig(target_size=(64, 64)))
     assert plain.is_plain_resize and plain.resized == (64, 64)
+    one_short = slice_geometry((63, 63), (2.0, 2.0), config)  # 63 px: one pixel of padding
+    assert not one_short.is_plain_resize and one_short.canvas == (slice(0, 63), slice(0, 63))
     with pytest.raises(ValueError, match="need the scan's voxel spacing"):
         slice_geometry((200, 160), None, config)
 

@@ -63,20 +63,22 @@ class SliceGeometry:
     """Where a scan's resized slice lies on the network's ``target_size`` canvas.
 
     Attributes:
+        size: ``(H, W)``, the network's ``target_size``.
         resized: ``(H', W')`` the slice is resized to first.
         source: the part of the resized slice that is kept (all of it, unless cropped).
         canvas: where that part goes on the ``target_size`` canvas (all of it, unless padded).
     """
 
+    size: tuple[int, int]
     resized: tuple[int, int]
     source: tuple[slice, slice]
     canvas: tuple[slice, slice]
 
     @property
     def is_plain_resize(self) -> bool:
-        return all(s == slice(0, n) for s, n in zip(self.source, self.resized, strict=True)) and (
-            self.source == self.canvas
-        )
+        """The resized slice is the canvas: nothing cropped, nothing padded."""
+        whole = tuple(slice(0, n) for n in self.size)
+        return self.resized == self.size and self.source == whole and self.canvas == whole
 
 
 def slice_geometry(
@@ -90,7 +92,7 @@ def slice_geometry(
     target = config.target_size
     if config.pixel_mm is None:
         whole = (slice(0, target[0]), slice(0, target[1]))
-        return SliceGeometry(target, whole, whole)
+        return SliceGeometry(target, target, whole, whole)
     if spacing_xy is None:
         raise ValueError("spacing-aware slices (pixel_mm) need the scan's voxel spacing")
     resized = tuple(
@@ -107,7 +109,7 @@ def slice_geometry(
             start = (want - have) // 2
             source.append(slice(0, have))
             canvas.append(slice(start, start + have))
-    return SliceGeometry(resized, tuple(source), tuple(canvas))
+    return SliceGeometry(target, resized, tuple(source), tuple(canvas))
 
 
 # Slices converted at a time: 16 full-resolution 512 x 512 planes of float32 are 16 MB,
