@@ -68,19 +68,6 @@ PRESETS = {
         val_every=5,
     ),
 }
-QUICK = dict(
-    train_cases=2,
-    val_cases=1,
-    test_cases=2,
-    size=48,
-    target_size=None,
-    base_channels=4,
-    max_epochs=1,
-    steps_per_epoch=2,
-    batch_size=4,
-    val_every=1,
-    clip_slices_min=4,
-)
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -97,7 +84,11 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="tiny sizes, for testing this script")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = p.parse_args()
-    settings = {**PRESETS[args.preset], **(QUICK if args.quick else {})}
+    from lungnet.demo_pipeline import QUICK_SETTINGS
+
+    # Toy size: the demo's --quick settings, at the phantoms' own size (no resize).
+    quick = {**QUICK_SETTINGS, "target_size": None} if args.quick else {}
+    settings = {**PRESETS[args.preset], **quick}
     record = provenance(
         seeds={"dataset": args.seed, "training": args.seed},
         settings={"preset": args.preset, "quick": args.quick, **settings},
