@@ -292,7 +292,8 @@ def _summary(
         "tumor_bearing_test_cases": len(tumor),
         "val_score_best": trained.best_score,
         "postprocess": {
-            k: postprocess.get(k) for k in ("min_tumor_volume_mm3", "lung_constraint", "chosen_on")
+            k: postprocess.get(k)
+            for k in ("threshold", "min_tumor_volume_mm3", "lung_constraint", "chosen_on")
         },
         "seconds": {**seconds, "total": round(sum(seconds.values()), 2)},
         "settings": settings,

@@ -29,12 +29,12 @@ CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
 CONNECTIVITY_NEIGHBOURS = 26
 
 
-def binarize(values: np.ndarray) -> np.ndarray:
-    """Bool mask of the voxels above :data:`THRESHOLD` (a bool array is returned as it is)."""
+def binarize(values: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """Bool mask of the voxels above ``threshold`` (a bool array is returned as it is)."""
     values = np.asarray(values)
     if values.dtype == bool:
         return values
-    return values > THRESHOLD
+    return values > threshold
 
 
 def foreground_box(*masks: np.ndarray, margin: int = 0) -> tuple[slice, ...] | None:

@@ -59,7 +59,9 @@ def test_validation_chooses_the_rules_that_remove_false_alarms_without_losing_tu
     truth = np.zeros(mask.shape, np.uint8)
     truth[5:10, 5:10, 5:10] = 1  # only the big in-lung component is a tumor
     case = ValidationCase(mask, truth, lungs, SPACING)
-    chosen, rows = choose_postprocessing([case], min_volumes_mm3=(0.0, 100.0, 5000.0))
+    chosen, rows = choose_postprocessing(
+        [case], min_volumes_mm3=(0.0, 100.0, 5000.0), thresholds=(0.5,)
+    )
     assert chosen == PostProcessing(100.0, True)  # both false alarms gone, the tumor kept
     assert len(rows) == 6 and max(r["lesion_f1"] for r in rows) == 1.0
     too_big = next(r for r in rows if r["min_tumor_volume_mm3"] == 5000.0 and r["lung_constraint"])
@@ -73,4 +75,20 @@ def test_ties_go_to_the_lung_constraint_and_then_the_smaller_minimum():
     lungs[:20] = True
     perfect = ValidationCase(truth.copy(), truth, lungs, SPACING)
     chosen, _ = choose_postprocessing([perfect], min_volumes_mm3=(0.0, 100.0))
-    assert chosen == PostProcessing(0.0, True)
+    assert chosen == PostProcessing(0.0, True, 0.5)
+
+
+def test_a_lower_threshold_is_chosen_when_it_finds_a_tumor_the_network_is_unsure_of():
+    truth = np.zeros((40, 40, 20), np.uint8)
+    truth[5:10, 5:10, 5:10] = 1
+    truth[25:30, 25:30, 5:10] = 1
+    probabilities = truth * np.float32(0.9)
+    probabilities[25:30, 25:30, 5:10] = 0.45  # found only below the default threshold
+    lungs = np.ones(truth.shape, bool)
+    case = ValidationCase(probabilities.astype(np.float16), truth, lungs, SPACING)
+    chosen, rows = choose_postprocessing([case], min_volumes_mm3=(0.0,))
+    assert chosen.threshold == 0.4  # 0.3 finds it too; the tie goes to the one nearer 0.5
+    assert len(rows) == 6
+    assert PostProcessing(threshold=0.4).apply(probabilities, SPACING).sum() == truth.sum()
+    with pytest.raises(ValueError, match="threshold"):
+        PostProcessing(threshold=1.0)

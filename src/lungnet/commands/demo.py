@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     post = s["postprocess"]
     if post.get("min_tumor_volume_mm3") is not None:
         print(
-            f"post-processing chosen on validation: min tumor volume "
-            f"{post['min_tumor_volume_mm3']:g} mm3, lung constraint "
+            f"post-processing chosen on validation: threshold {post['threshold']:g}, min tumor "
+            f"volume {post['min_tumor_volume_mm3']:g} mm3, lung constraint "
             f"{'on' if post['lung_constraint'] else 'off'}"
         )
     print(f"total {s['seconds']['total']:.0f} s\n")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from lungnet.io.atomic import atomic_path
@@ -51,7 +52,10 @@ def tune_postprocessing(
         longer where the manifest says (the checkpoint is then left as it is).
     """
     from lungnet.inference import Predictor
-    from lungnet.inference.postprocess import ValidationCase, choose_postprocessing
+    from lungnet.inference.postprocess import (
+        ValidationCase,
+        choose_postprocessing,
+    )
     from lungnet.io import read_ct
     from lungnet.lungs import lung_field
     from lungnet.masks import binarize
@@ -68,8 +72,10 @@ def tune_postprocessing(
     for image, label in pairs:
         ct = read_ct(image)
         truth = binarize(read_ct(label).array)
-        predicted = predictor.predict_volume(ct).mask
-        cases.append(ValidationCase(predicted, truth, lung_field(ct.array, ct.spacing), ct.spacing))
+        probabilities = predictor.predict_volume(ct).probabilities.astype(np.float16)
+        cases.append(
+            ValidationCase(probabilities, truth, lung_field(ct.array, ct.spacing), ct.spacing)
+        )
     chosen, rows = choose_postprocessing(cases)
     entry = {**chosen.to_dict(), "chosen_on": sorted(val_cases), "candidates": rows}
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -18,7 +19,6 @@ from lungnet.errors import CheckpointError, ConfigError, LungNetInputError
 from lungnet.inference.postprocess import PostProcessing
 from lungnet.inference.settings import PredictSettings
 from lungnet.io import CTVolume, check_hounsfield, read_ct, write_mask, write_volume
-from lungnet.masks import binarize
 from lungnet.naming import case_name, output_file_name
 from lungnet.preprocessing import context_indices, preprocess_image, restore_probabilities
 
@@ -77,6 +77,8 @@ class Predictor:
             checkpoint's post-processing (chosen on validation), else none.
         lung_constraint: keep only components touching the lung field; None: the
             checkpoint's choice. An ensemble takes the first checkpoint's post-processing.
+        threshold: probability above which a voxel is tumor; None: the checkpoint's choice
+            (0.5 without one).
         precision: ``auto`` (bf16 where native, else float32), ``bf16``, ``fp16`` or ``fp32``.
 
     Raises:
@@ -93,6 +95,7 @@ class Predictor:
         min_tumor_volume_mm3: float | None = None,
         precision: str = "auto",
         lung_constraint: bool | None = None,
+        threshold: float | None = None,
     ) -> None:
         settings = PredictSettings(
             device=device,
@@ -101,6 +104,7 @@ class Predictor:
             tta=tta,
             min_tumor_volume_mm3=min_tumor_volume_mm3,
             lung_constraint=lung_constraint,
+            threshold=threshold,
         )
         paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
         if not paths:
@@ -120,14 +124,14 @@ class Predictor:
         self.hyper_parameters = loaded[0].hyper_parameters
         self.batch_size = settings.batch_size or (64 if self.device.type == "cuda" else 8)
         self.tta = settings.tta
-        stored = PostProcessing.from_dict(self.hyper_parameters.get("postprocess"))
-        self.postprocessing = PostProcessing(
-            stored.min_tumor_volume_mm3
-            if settings.min_tumor_volume_mm3 is None
-            else settings.min_tumor_volume_mm3,
-            stored.lung_constraint
-            if settings.lung_constraint is None
-            else settings.lung_constraint,
+        # The checkpoint's post-processing (chosen on validation), with what was given here.
+        given = {
+            name: getattr(settings, name)
+            for name in ("min_tumor_volume_mm3", "lung_constraint", "threshold")
+            if getattr(settings, name) is not None
+        }
+        self.postprocessing = dataclasses.replace(
+            PostProcessing.from_dict(self.hyper_parameters.get("postprocess")), **given
         )
         self.autocast_dtype = inference_autocast_dtype(settings.precision, self.device)
         self.members = [
@@ -282,6 +286,6 @@ class Predictor:
         seconds["model"] = time.perf_counter() - t
         t = time.perf_counter()
         volume = restore_probabilities(probs, ct.shape, self.preprocess, spacing=ct.spacing)
-        mask = self.postprocessing.apply(binarize(volume), ct.spacing, hu=ct.array)
+        mask = self.postprocessing.apply(volume, ct.spacing, hu=ct.array)
         seconds["postprocess"] = time.perf_counter() - t
         return Prediction(probabilities=volume, mask=mask)

@@ -32,6 +32,14 @@ class PredictSettings:
         metavar="MM3",
         minimum=0,
     )
+    threshold: float | None = option(
+        None,
+        help="probability above which a voxel is tumor (default: the value chosen on "
+        "validation and stored in the checkpoint, else 0.5)",
+        metavar="P",
+        above=0,
+        below=1,
+    )
     lung_constraint: bool | None = option(
         None,
         help="keep only components that overlap or touch the lungs found from the scan's HU "
