@@ -74,6 +74,28 @@ def test_post_processing_is_chosen_on_the_val_scans_and_stored_in_best_ckpt(msd_
     assert chosen.min_tumor_volume_mm3 == stored["min_tumor_volume_mm3"]
     assert chosen.lung_constraint == stored["lung_constraint"]
     assert chosen.threshold == stored["threshold"]
+    from lungnet.engine import TumorSegmentationTask
+
+    rebuilt = TumorSegmentationTask.load_from_checkpoint(
+        result.best_checkpoint, map_location="cpu", weights_only=True
+    )
+    assert rebuilt.hparams["postprocess"]["chosen_on"] == stored["chosen_on"]
+
+
+def test_a_val_scan_gone_since_preprocessing_leaves_the_checkpoint_untuned(
+    msd_dataset, tmp_path, caplog
+):
+    from lungnet.checkpoints import read_checkpoint
+    from lungnet.preprocessing import NiftiPreprocessor
+
+    processed = tmp_path / "processed"
+    NiftiPreprocessor(target_size=(32, 32), clip_slices_min=4).run(
+        msd_dataset, processed, val_split_count=1
+    )
+    (msd_dataset / "labelsTr" / "lung_003.nii.gz").unlink()
+    result = train(tiny_config(processed, tmp_path / "artifacts"))
+    assert "postprocess" not in read_checkpoint(result.best_checkpoint)["hyper_parameters"]
+    assert "post-processing not tuned" in caplog.text
 
 
 def test_folder_without_manifest_is_refused(tmp_path):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lungnet.errors import LungNetError
 from lungnet.io.atomic import atomic_path
 
 __all__ = ["tune_postprocessing"]
@@ -49,7 +50,8 @@ def tune_postprocessing(
 
     Returns:
         The stored ``postprocess`` entry, or None when a validation scan or label is no
-        longer where the manifest says (the checkpoint is then left as it is).
+        longer where the manifest says or cannot be read (the checkpoint is then left as it
+        is, and the run still succeeds: its weights are not at fault).
     """
     from lungnet.inference import Predictor
     from lungnet.inference.postprocess import (
@@ -70,8 +72,12 @@ def tune_postprocessing(
     predictor = Predictor(checkpoint, device=device, min_tumor_volume_mm3=0, lung_constraint=False)
     cases = []
     for image, label in pairs:
-        ct = read_ct(image)
-        truth = binarize(read_ct(label).array)
+        try:
+            ct = read_ct(image)
+            truth = binarize(read_ct(label).array)
+        except LungNetError as e:
+            log.warning("post-processing not tuned: %s", e)
+            return None
         probabilities = predictor.predict_volume(ct).probabilities.astype(np.float16)
         cases.append(
             ValidationCase(probabilities, truth, lung_field(ct.array, ct.spacing), ct.spacing)

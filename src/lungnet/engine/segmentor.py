@@ -160,6 +160,9 @@ class TumorSegmentationTask(L.LightningModule):
         num_sample_figures: tumor-bearing val slices whose CT / ground truth / prediction
             figure goes to TensorBoard every validation epoch.
         train: training settings recorded in the checkpoint (plain values).
+        postprocess: the post-processing chosen on validation after training
+            (:mod:`lungnet.engine.postprocess_tuning` writes it into ``best.ckpt``); accepted
+            here so that such a checkpoint rebuilds the task.
         lungnet_checkpoint: the checkpoint format marker (always 1).
     """
 
@@ -178,6 +181,7 @@ class TumorSegmentationTask(L.LightningModule):
         channels_last: bool = False,
         num_sample_figures: int = 3,
         train: dict[str, Any] | None = None,
+        postprocess: dict[str, Any] | None = None,
         lungnet_checkpoint: int = CHECKPOINT_VERSION,
     ) -> None:
         super().__init__()
@@ -225,6 +229,7 @@ class TumorSegmentationTask(L.LightningModule):
                 "augment_seed": int(augment_seed),
                 "patch_size": None if patch_size is None else int(patch_size),
                 "train": dict(train or {}),
+                **({} if postprocess is None else {"postprocess": dict(postprocess)}),
             }
         )
         self._val_counts: torch.Tensor | None = None
