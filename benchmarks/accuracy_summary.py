@@ -1,0 +1,92 @@
+"""The accuracy benchmark's runs side by side: one row per run, then mean and spread per preset.
+
+    python benchmarks/accuracy_summary.py            # every accuracy_<preset>_seed<S>.json
+
+Presets are ranked by their mean validation score (the only number that chose anything);
+the test columns are what each run reported once. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from record import RESULTS_DIR
+
+BINS = ("<10 mm", "10-20 mm", "20-50 mm", ">50 mm")
+
+
+def _runs(folder: Path) -> list[dict]:
+    runs = []
+    for path in sorted(folder.glob("accuracy_*_seed*.json")):
+        if path.stem.endswith("_quick"):
+            continue
+        record = json.loads(path.read_text())
+        record["file"] = path.name
+        runs.append(record)
+    return runs
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _row(run: dict) -> list[str]:
+    test = run["test"]
+    by_size = test["sensitivity_by_size"]
+    post = run["validation"]["postprocess"]
+    return [
+        run["settings"]["preset"],
+        str(run["seeds"]["dataset"]),
+        _fmt(run["validation"]["score_best"]),
+        f"{post.get('threshold', 0.5)}/{post['min_tumor_volume_mm3']:g}/"
+        f"{'on' if post['lung_constraint'] else 'off'}",
+        f"{_fmt(test['test_dice_mean'])} / {_fmt(test['test_dice_median'])}",
+        *(f"{by_size[b]['detected']}/{by_size[b]['lesions']}" for b in BINS),
+        _fmt(test["false_positive_components_per_scan"], 2),
+        _fmt(test["tumor_free"]["false_positive_ml_mean"], 2),
+        _fmt(test["test_hd95_mm_median"], 1),
+        f"{run['seconds']['train']:.0f}",
+        run["file"],
+    ]
+
+
+def main() -> None:
+    runs = _runs(RESULTS_DIR)
+    header = [
+        "preset",
+        "seed",
+        "val score",
+        "post (thr/min mm³/lung)",
+        "test Dice mean / median",
+        *BINS,
+        "FP comp./scan",
+        "FP mL tumor-free",
+        "HD95 median mm",
+        "train s",
+        "file",
+    ]
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    for run in runs:
+        print("| " + " | ".join(_row(run)) + " |")
+    print()
+    presets = sorted({r["settings"]["preset"] for r in runs})
+    summary = []
+    for preset in presets:
+        group = [r for r in runs if r["settings"]["preset"] == preset]
+        val = [r["validation"]["score_best"] for r in group]
+        dice = [r["test"]["test_dice_mean"] for r in group]
+        summary.append((statistics.mean(val), preset, val, dice))
+    print("| preset | runs | val score mean (min-max) | test Dice mean (min-max) |")
+    print("| --- | --- | --- | --- |")
+    for mean_val, preset, val, dice in sorted(summary, reverse=True):
+        print(
+            f"| {preset} | {len(val)} | {mean_val:.3f} ({min(val):.3f}-{max(val):.3f}) | "
+            f"{statistics.mean(dice):.3f} ({min(dice):.3f}-{max(dice):.3f}) |"
+        )
+
+
+if __name__ == "__main__":
+    main()
