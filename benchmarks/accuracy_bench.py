@@ -8,7 +8,7 @@
 The protocol:
 
 - **Three disjoint sets of phantoms** from one dataset seed: ``lungnet synth``'s default
-  cohort (0-4 tumors of 5-60 mm, about one patient in five tumor-free) for training,
+  cohort (0-4 tumors of 5-100 mm, most 15-50, one patient in five tumor-free) for training,
   validation and test alike; every phantom has its own seed (``case_seed(seed, i)``).
 - **Validation chooses** the checkpoint (the selection score of
   :func:`lungnet.engine.segmentor.selection_score`, which an empty model cannot win) and the

@@ -55,7 +55,7 @@ QUICK_SETTINGS = dict(
 class DemoConfig:
     """Settings of the demo; the defaults are the ones the README's numbers were measured with.
 
-    Phantoms follow ``lungnet synth``'s default cohort (0-4 tumors of 5-60 mm, about one
+    Phantoms follow ``lungnet synth``'s default cohort (0-4 tumors of 5-100 mm, about one
     patient in five tumor-free) in all three splits. The training settings come from
     ``recipe`` (:data:`lungnet.engine.config.RECIPES`); the post-processing is chosen on the
     validation phantoms after training and stored in the checkpoint.
