@@ -88,16 +88,12 @@ def tune_postprocessing(
     ckpt["hyper_parameters"]["postprocess"] = entry
     with atomic_path(Path(checkpoint)) as tmp:
         torch.save(ckpt, tmp)
-    best = next(
-        r
-        for r in rows
-        if r["min_tumor_volume_mm3"] == chosen.min_tumor_volume_mm3
-        and r["lung_constraint"] == chosen.lung_constraint
-    )
+    best = next(r for r in rows if PostProcessing.from_dict(r) == chosen)
     log.info(
-        "post-processing chosen on %d val cases: min tumor volume %g mm3, lung constraint %s "
-        "(lesion F1 %.3f)",
+        "post-processing chosen on %d val cases: threshold %g, min tumor volume %g mm3, "
+        "lung constraint %s (lesion F1 %.3f)",
         len(cases),
+        chosen.threshold,
         chosen.min_tumor_volume_mm3,
         "on" if chosen.lung_constraint else "off",
         best["lesion_f1"],
