@@ -55,6 +55,7 @@ def tune_postprocessing(
     """
     from lungnet.inference import Predictor
     from lungnet.inference.postprocess import (
+        PostProcessing,
         ValidationCase,
         choose_postprocessing,
     )
