@@ -52,7 +52,7 @@ def test_seed_training_command_writes_best_checkpoint_and_tensorboard_images(pro
     # Output to a pipe, as under SLURM or nohup: one line per epoch instead of a progress bar.
     epochs = [line for line in proc.stderr.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in epochs] == ["1/2", "2/2"], proc.stderr[-3000:]
-    assert all("train loss" in line and "val 3D Dice (per volume)" in line for line in epochs)
+    assert all("train loss" in line and "val score" in line for line in epochs)
     assert all("elapsed, ETA" in line for line in epochs)
 
 
@@ -96,7 +96,7 @@ def test_lungnet_train_accepts_dashed_options(processed, tmp_path, capsys):
     hp = ckpt["hyper_parameters"]
     assert hp["context_slices"] == 1 and hp["loss"] == "bce_dice" and hp["learning_rate"] == 0.002
     assert hp["model"]["base_channels"] == 4 and hp["train"]["seed"] == 3
-    assert "mean 3D val Dice" in capsys.readouterr().out
+    assert "val score" in capsys.readouterr().out
 
 
 def test_folder_without_manifest_fails_with_one_line(tmp_path, capsys):
