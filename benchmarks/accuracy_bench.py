@@ -86,6 +86,13 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all)")
     p.add_argument("--quick", action="store_true", help="tiny sizes, for testing this script")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
+    p.add_argument(
+        "--keep-checkpoint",
+        type=Path,
+        metavar="DIR",
+        help="copy the run's best.ckpt (with its post-processing) to DIR, e.g. for "
+        "benchmarks/real_anatomy_bench.py",
+    )
     args = p.parse_args()
     from lungnet.demo_pipeline import QUICK_SETTINGS
 
@@ -108,6 +115,13 @@ def main() -> None:
             output_dir=Path(tmp) / "run", seed=args.seed, write_reports=False, **settings
         )
         result = run_demo(config, on_stage=lambda name, s: print(f"{name}: {s:.1f} s", flush=True))
+        if args.keep_checkpoint:
+            import shutil
+
+            args.keep_checkpoint.mkdir(parents=True, exist_ok=True)
+            kept = args.keep_checkpoint / f"accuracy_{args.preset}_seed{args.seed}.ckpt"
+            shutil.copy2(result.summary["paths"]["checkpoint"], kept)
+            print(f"kept {kept}")
     s = result.summary
     record.update(
         benchmark="accuracy",
