@@ -46,15 +46,23 @@ _CPU = dict(
     val_every=4,
 )
 PRESETS = {
-    "cpu": _CPU,
+    # Spelled out, not left to the recipe: the lungnet recipe had augmentation when these ran.
+    "cpu": {**_CPU, "augment": True, "augment_intensity": True},
     "cpu_noaug": {**_CPU, "augment": False, "augment_intensity": False},
-    "cpu_spatial_only": {**_CPU, "augment_intensity": False},
+    "cpu_spatial_only": {**_CPU, "augment": True, "augment_intensity": False},
     "cpu_seed_recipe": {**_CPU, "recipe": "seed"},
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
-    "cpu_spacing": {**_CPU, "pixel_mm": "auto"},
+    "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
     # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),
     # spacing-aware, trained on 128 x 128 patches (validated and predicted whole).
-    "cpu_hires": {**_CPU, "size": 192, "pixel_mm": "auto", "patch_size": 128},
+    "cpu_hires": {
+        **_CPU,
+        "size": 192,
+        "pixel_mm": "auto",
+        "patch_size": 128,
+        "augment": True,
+        "augment_intensity": True,
+    },
     # A GPU-sized run: 512 px phantoms (~0.7 mm voxels, like Task06) resized to 256, width 32.
     "gpu": dict(
         train_cases=96,
