@@ -80,7 +80,8 @@ def test_the_recipe_reaches_training_from_the_command_line():
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(["-i", "d", "--recipe", "lungnet", "--no-augment-intensity"])
+    args = parser.parse_args(["-i", "d", "--recipe", "lungnet", "--augment-intensity"])
     config = config_from_args(TrainConfig, args)
     assert config.recipe == "lungnet" and config.loss == "bce_dice"
-    assert config.augment is True and config.augment_intensity is False
+    assert config.augment is False  # the recipe's
+    assert config.augment_intensity is True  # given explicitly
