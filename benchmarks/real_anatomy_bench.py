@@ -56,6 +56,9 @@ def main() -> None:
     p.add_argument("--tag", default="demo", help="results file name: real_anatomy_<tag>.json")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = p.parse_args()
+    for needed in (args.checkpoint, args.real_ct / "chest_ct_lps_1p5mm.nii.gz"):
+        if not needed.exists():
+            p.exit(2, f"real_anatomy_bench: {needed}: not found\n")
     record = provenance(seeds={"insert": list(INSERT_SEEDS)})
 
     from lungnet.inference import Predictor

@@ -511,3 +511,28 @@ def test_auto_pixel_size_is_planned_from_the_training_cases_field_of_view(msd_da
     config = json.loads((out / "manifest.json").read_text())["config"]
     assert config["pixel_mm"] == pytest.approx(48 * 0.8 / 32)  # every tiny case is 38.4 mm wide
     assert np.load(out / "val" / "lung_003" / "data" / "0.npy").shape == (32, 32)
+
+
+def test_auto_pixel_size_skips_an_unreadable_image_which_fails_alone(msd_dataset, tmp_path):
+    (msd_dataset / "imagesTr" / "lung_001.nii.gz").write_bytes(b"not a nifti")
+    out = tmp_path / "o"
+    proc = subprocess.run(
+        _cli("-i", str(msd_dataset), "-o", str(out), "--clip-slices-min", "0")
+        + ["--target-size", "32", "32", "--pixel-mm", "auto"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert re.search(r"^failed: .*lung_001", proc.stderr, re.MULTILINE)
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert config["pixel_mm"] == pytest.approx(48 * 0.8 / 32)
+
+
+def test_a_pixel_size_that_is_not_a_number_is_one_usage_line(msd_dataset, tmp_path):
+    proc = subprocess.run(
+        _cli("-i", str(msd_dataset), "-o", str(tmp_path / "o"), "--pixel-mm", "wide"),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "expected millimetres or auto, got 'wide'" in proc.stderr

@@ -143,8 +143,8 @@ class TrainConfig:
     )
     tune_postprocessing: bool = option(
         True,
-        help="after training, choose the minimum tumor volume and the lung-field constraint on "
-        "the val scans and store them in best.ckpt (lungnet predict applies them)",
+        help="after training, choose the threshold, the minimum tumor volume and the lung-field "
+        "constraint on the val scans and store them in best.ckpt (lungnet predict applies them)",
     )
     seed: int = option(42, help="random seed of sampling, augmentation and initialization")
     folds: int | None = option(

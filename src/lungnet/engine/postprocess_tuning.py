@@ -67,7 +67,7 @@ def tune_postprocessing(
     if not pairs:
         log.warning(
             "post-processing not tuned: the validation scans are not where the manifest "
-            "says; predict keeps every component unless --min-tumor-volume is given"
+            "says; predict thresholds at 0.5 and keeps every component unless told otherwise"
         )
         return None
     predictor = Predictor(checkpoint, device=device, min_tumor_volume_mm3=0, lung_constraint=False)

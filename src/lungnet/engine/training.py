@@ -57,7 +57,7 @@ LOG_NAME = "unet_logs"
 class TrainResult:
     """Where a finished run put its files, and how it went."""
 
-    best_checkpoint: Path  # highest mean per-volume 3D val Dice
+    best_checkpoint: Path  # highest validation score (segmentor.selection_score)
     last_checkpoint: Path
     log_dir: Path  # the run's version_N folder (TensorBoard events)
     best_score: float  # validation selection score of best_checkpoint (segmentor.selection_score)

@@ -116,7 +116,7 @@ class ValidationCase:
     """One validation scan as the choice needs it: probabilities, truth, lungs.
 
     Probabilities may be float16: the choice needs them to about 0.001, and a Task06-sized
-    validation set then holds about 1.7 GB instead of 3.4.
+    validation set (13 scans of 512 x 512 x 250) then holds about 1.7 GB instead of 3.4.
     """
 
     prediction: np.ndarray

@@ -14,6 +14,18 @@ __all__ = ["PreprocessConfig"]
 _NORMALIZATIONS = ("scale", "window")
 
 
+def _pixel_mm(text: str) -> float | str:
+    """``--pixel-mm``: millimetres, or ``auto`` (planned by the preprocessor)."""
+    import argparse
+
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected millimetres or auto, got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class PreprocessConfig:
     """How a canonical CT volume becomes network input slices.
@@ -60,7 +72,7 @@ class PreprocessConfig:
         "size; auto: the training cases' median field of view fills the target size "
         "(default: resize each whole field of view to the target size)",
         metavar="MM|auto",
-        parse=lambda text: text if text == "auto" else float(text),
+        parse=_pixel_mm,
     )
 
     def __post_init__(self) -> None:

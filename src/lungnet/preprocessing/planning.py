@@ -7,10 +7,13 @@ just fills the input, so typical scans are neither cropped nor shrunk.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from lungnet.errors import LungNetInputError
 
 __all__ = ["field_of_view_mm", "planned_pixel_mm"]
 
@@ -31,8 +34,23 @@ def field_of_view_mm(path: str | Path) -> float:
 
 
 def planned_pixel_mm(images: Sequence[str | Path], target_size: tuple[int, int]) -> float:
-    """Pixel size (mm) at which the median field of view of ``images`` fills ``target_size``."""
-    if not images:
-        raise ValueError("planning the pixel size needs at least one training image")
-    median = float(np.median([field_of_view_mm(p) for p in images]))
-    return round(median / max(target_size), 4)
+    """Pixel size (mm) at which the median field of view of ``images`` fills ``target_size``.
+
+    An image whose header cannot be read is left out here; preprocessing reports it in its
+    own line when it reaches that case.
+
+    Raises:
+        LungNetInputError: no image header could be read.
+    """
+    import nibabel as nib
+
+    fields = []
+    for path in images:
+        with contextlib.suppress(OSError, ValueError, EOFError, nib.filebasedimages.ImageFileError):
+            fields.append(field_of_view_mm(path))
+    if not fields:
+        where = Path(images[0]).parent if images else Path(".")
+        raise LungNetInputError(
+            where, "no training image header could be read to plan --pixel-mm auto"
+        )
+    return round(float(np.median(fields)) / max(target_size), 4)
