@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy import ndimage
 
 __all__ = [
     "THRESHOLD",
@@ -70,5 +69,9 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     box = foreground_box(binary)
     if box is None:
         return labels, 0
+    # scipy.ndimage is imported here, not at the top: preprocessing needs only THRESHOLD from
+    # this module, and the import costs about 0.17 s of every `lungnet preprocess` start.
+    from scipy import ndimage
+
     count = ndimage.label(binary[box], structure=CONNECTIVITY, output=labels[box])
     return labels, int(count)
