@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lungnet.masks import label_components
 from lungnet.synthetic import TUMOR_KINDS, Tissue, TumorSpec, make_phantom, sample_tumor_specs
 
 
@@ -92,6 +93,18 @@ def test_an_invading_mass_crosses_into_the_chest_wall_and_stays_one_label():
     clean = make_phantom(4, size=96, tumor_count=(0, 0), noise=False)
     taken = np.unique(clean.tissue[p.label == 1])
     assert set(taken.tolist()) & {Tissue.FAT, Tissue.MUSCLE}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_spiculated_tumor_on_a_coarse_grid_is_one_labelled_piece_with_nothing_painted_apart(
+    seed,
+):
+    # At 96 px (~3.5 mm voxels) strands thinner than a voxel break into islands; an island
+    # would be a lesion of its own that nobody could find.
+    p = _one("spiculated", 25, seed=seed)
+    _, pieces = label_components(p.label)
+    assert pieces == 1
+    assert ((p.tissue == Tissue.TUMOR) == (p.label == 1)).all()
 
 
 def test_atelectasis_and_effusion_are_drawn_but_not_labelled():

@@ -20,7 +20,7 @@ from scipy import ndimage as ndi
 
 from lungnet.errors import LungNetInputError
 from lungnet.synthetic.tubes import Grid
-from lungnet.synthetic.tumors import _IN_LUNG, TumorSpec
+from lungnet.synthetic.tumors import _IN_LUNG, TumorSpec, one_piece
 
 __all__ = ["SPLITS", "NoduleLibrary", "NoduleTemplate", "patient_split"]
 
@@ -174,7 +174,7 @@ def paint_template(
     m, values = t_mask[sub], np.clip(t_hu[sub], -1000, 100)  # TISSUE_HU's tumor range
     tt, h = tissue[box], hu[box]
     allowed = _IN_LUNG[tt]
-    inside = m & allowed
+    inside = one_piece(m & allowed)
     voxels = int(inside.sum())
     if voxels == 0:
         return 0, 0.0, template.name

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from lungnet.masks import label_components
 from lungnet.synthetic.anatomy import Tissue
 from lungnet.synthetic.tubes import Grid
 
@@ -27,6 +28,7 @@ __all__ = [
     "TumorSpec",
     "cohort_diameter",
     "find_lungs",
+    "one_piece",
     "place_and_paint_tumors",
     "sample_tumor_specs",
 ]
@@ -404,6 +406,22 @@ def _texture(rng: np.random.Generator, shape, spacing, mm: float) -> np.ndarray:
     return _upsample(tex / (tex.std() + 1e-6), shape, s)
 
 
+def one_piece(inside: np.ndarray) -> np.ndarray:
+    """The largest 26-connected piece of one tumor's voxels.
+
+    A strand thinner than a voxel, or a wall or vessel the tumor may not take, can leave
+    islands of a voxel or two apart from the tumor. A radiologist's contour is one piece,
+    and an island no network could find would count as a missed lesion of its own, so
+    islands are neither painted nor labelled.
+    """
+    labels, count = label_components(inside)
+    if count <= 1:
+        return inside
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return labels == int(np.argmax(sizes))
+
+
 def _paint_one(
     rng: np.random.Generator,
     grid: Grid,
@@ -450,6 +468,7 @@ def _paint_one(
     nearest = tuple(grid.voxel(c) - np.array([s.start for s in box]))
     if _IN_LUNG[tt[nearest]]:
         inside[nearest] = True  # a nodule smaller than a voxel still marks its centre voxel
+    inside = one_piece(inside)
     voxels = int(inside.sum())
     if voxels == 0:
         return 0, 0.0
