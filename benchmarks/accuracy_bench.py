@@ -51,6 +51,13 @@ PRESETS = {
     "cpu_noaug": {**_CPU, "augment": False, "augment_intensity": False},
     "cpu_spatial_only": {**_CPU, "augment": True, "augment_intensity": False},
     "cpu_seed_recipe": {**_CPU, "recipe": "seed"},
+    # Every tumor drawn alike, whatever its size (small ones were drawn least).
+    "cpu_noaug_lesion": {
+        **_CPU,
+        "augment": False,
+        "augment_intensity": False,
+        "tumor_sampling": "lesion",
+    },
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
     "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
     # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),

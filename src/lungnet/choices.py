@@ -3,7 +3,14 @@ implements them (kept free of heavy imports, so the command line stays fast)."""
 
 from __future__ import annotations
 
-__all__ = ["LOSSES", "LR_SCHEDULES", "NORMS", "DEVICE_CHOICES", "PRECISION_CHOICES"]
+__all__ = [
+    "LOSSES",
+    "LR_SCHEDULES",
+    "NORMS",
+    "TUMOR_SAMPLING",
+    "DEVICE_CHOICES",
+    "PRECISION_CHOICES",
+]
 
 #: ``"bce"``: BCEWithLogitsLoss (the original); ``"bce_dice"``: BCE + soft Dice over the batch.
 LOSSES = ("bce", "bce_dice")
@@ -12,6 +19,10 @@ LOSSES = ("bce", "bce_dice")
 LR_SCHEDULES = ("constant", "poly")
 #: Feature normalization after each U-Net convolution: none (the original) or BatchNorm.
 NORMS = ("none", "batch")
+#: How training draws among the tumor slices are shared out: ``"slice"``, every tumor slice
+#: alike (the original; a 60 mm mass on 20 slices is drawn ten times as often as a 6 mm
+#: nodule on 2); ``"lesion"``, every tumor alike, then one of its slices.
+TUMOR_SAMPLING = ("slice", "lesion")
 #: Values of every ``--device`` option.
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 #: Values of every ``--precision`` option.

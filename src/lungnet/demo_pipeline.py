@@ -80,6 +80,7 @@ class DemoConfig:
     augment: bool | None = None  # spatial augmentation; None: the recipe's
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
     patch_size: int | None = None  # train on patches; None: whole slices
+    tumor_sampling: str = "slice"  # lungnet.choices.TUMOR_SAMPLING
     batch_size: int = 8
     max_epochs: int = 30
     steps_per_epoch: int = 60  # fixed steps (not wall time) keep the demo deterministic
@@ -211,6 +212,7 @@ def run_demo(
                 augment=config.augment,
                 augment_intensity=config.augment_intensity,
                 patch_size=config.patch_size,
+                tumor_sampling=config.tumor_sampling,
                 check_val_every_n_epoch=config.val_every,
                 precision=config.precision,
             )

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from lungnet.data import LungDataModule, tumor_balanced_weights
+from lungnet.data import LungDataModule, lesion_balanced_weights, tumor_balanced_weights
 from lungnet.errors import LungNetInputError
+from lungnet.preprocessing import PreprocessConfig, case_entry, write_manifest
 
 
 def test_weights_give_the_requested_tumor_share():
@@ -31,6 +32,64 @@ def test_no_weighting_when_disabled_or_only_one_kind_of_slice():
 def test_weighting_outside_the_open_interval_is_refused(fraction):
     with pytest.raises(ValueError, match="tumor_fraction must be in"):
         tumor_balanced_weights(np.array([True, False]), fraction)
+
+
+def test_lesion_weights_draw_a_one_slice_nodule_as_often_as_a_four_slice_mass():
+    spans = [(), (4,), (4,), (4,), (4,), (1,), ()]
+    w = lesion_balanced_weights(spans, 0.5)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[1:5].sum() == pytest.approx(0.25) and w[5] == pytest.approx(0.25)
+    assert w[0] == pytest.approx(0.25) and w[6] == pytest.approx(0.25)
+
+
+def test_a_slice_through_two_tumors_is_reached_through_either():
+    # Tumor A spans slices 0-1, tumor B only slice 0: A's draws split over its two slices.
+    w = lesion_balanced_weights([(2, 1), (2,), ()], 0.5)
+    assert w.tolist() == pytest.approx([0.375, 0.125, 0.5])
+
+
+def test_lesion_weights_fall_back_like_slice_weights():
+    assert lesion_balanced_weights([(1,), ()], None) is None
+    assert lesion_balanced_weights([(), ()], 0.5) is None
+
+
+def _two_tumor_folder(root):
+    """One train case of 8 slices: a mass on slices 1-4 and, apart from it, a nodule on 6."""
+    mask = np.zeros((8, 16, 16), np.uint8)
+    mask[1:5, 2:8, 2:8] = 1
+    mask[6, 12:14, 12:14] = 1
+    for split, name in (("train", "case_00"), ("val", "case_01")):
+        for kind, arr in (("data", mask.astype(np.float32)), ("masks", mask)):
+            folder = root / split / name / kind
+            folder.mkdir(parents=True)
+            for i in range(8):
+                np.save(folder / f"{i}.npy", arr[i])
+    tumor = np.flatnonzero(mask.reshape(8, -1).any(1))
+    cases = {
+        n: case_entry(split, 8, tumor) for split, n in (("train", "case_00"), ("val", "case_01"))
+    }
+    write_manifest(root, PreprocessConfig(target_size=(16, 16), clip_slices_min=2), cases)
+    return root
+
+
+def test_lesion_spans_count_the_slices_of_each_3d_tumor(tmp_path):
+    dm = LungDataModule(_two_tumor_folder(tmp_path), batch_size=2)
+    dm.setup("fit")
+    assert dm.train_dataset.lesion_spans() == [(), (4,), (4,), (4,), (4,), (), (1,), ()]
+
+
+def test_lesion_sampling_draws_each_tumor_about_equally_often(tmp_path):
+    dm = LungDataModule(_two_tumor_folder(tmp_path), batch_size=2, tumor_sampling="lesion", seed=3)
+    dm.setup("fit")
+    sampler = dm.train_sampler()
+    draws = np.array([i for _ in range(600) for i in sampler])  # 4800 draws
+    mass, nodule = np.isin(draws, [1, 2, 3, 4]).mean(), (draws == 6).mean()
+    assert mass == pytest.approx(0.25, abs=0.03) and nodule == pytest.approx(0.25, abs=0.03)
+
+
+def test_an_unknown_tumor_sampling_is_refused(slice_folder):
+    with pytest.raises(ValueError, match="tumor_sampling must be one of"):
+        LungDataModule(slice_folder, tumor_sampling="voxel")
 
 
 @pytest.mark.parametrize("fraction", [0.5, 0.3])

@@ -3,6 +3,7 @@
 from lungnet.data.data_module import (
     EpochSeededWeightedSampler,
     LungDataModule,
+    lesion_balanced_weights,
     tumor_balanced_weights,
 )
 from lungnet.data.lung_dataset import LungDataset, SliceRef, read_slice_manifest
@@ -17,6 +18,7 @@ __all__ = [
     "LungDataset",
     "RandomPatches",
     "SliceRef",
+    "lesion_balanced_weights",
     "read_slice_manifest",
     "tumor_balanced_weights",
 ]

@@ -10,10 +10,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from lungnet.choices import TUMOR_SAMPLING
 from lungnet.data.lung_dataset import LungDataset, read_slice_manifest
 from lungnet.errors import LungNetInputError
 
-__all__ = ["EpochSeededWeightedSampler", "LungDataModule", "tumor_balanced_weights"]
+__all__ = [
+    "EpochSeededWeightedSampler",
+    "LungDataModule",
+    "lesion_balanced_weights",
+    "tumor_balanced_weights",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,33 @@ def tumor_balanced_weights(
     return np.where(flags, tumor_fraction / n_tumor, (1.0 - tumor_fraction) / n_free)
 
 
+def lesion_balanced_weights(
+    lesion_spans: list[tuple[int, ...]], tumor_fraction: float | None
+) -> np.ndarray | None:
+    """Per-slice weights that draw every tumor equally often, whatever its size.
+
+    A ``tumor_fraction`` of the draws pick a tumor uniformly among all tumors of the
+    split, then one of its slices uniformly; a slice cutting two tumors can be reached
+    through either. The rest are spread evenly over the tumor-free slices, as in
+    :func:`tumor_balanced_weights`.
+
+    Args:
+        lesion_spans: per slice, the slice count of each tumor it cuts
+            (:meth:`LungDataset.lesion_spans`); ``()`` for a tumor-free slice.
+        tumor_fraction: the expected share of tumor slices among the draws, in (0, 1).
+
+    Returns:
+        ``(N,)`` float64 weights summing to 1, or ``None`` as :func:`tumor_balanced_weights`.
+    """
+    flags = np.fromiter((bool(s) for s in lesion_spans), dtype=bool, count=len(lesion_spans))
+    base = tumor_balanced_weights(flags, tumor_fraction)
+    if base is None:
+        return None
+    per_tumor = np.array([sum(1.0 / n for n in spans) for spans in lesion_spans])
+    tumors = per_tumor.sum()  # each tumor's slices add up to exactly 1
+    return np.where(flags, tumor_fraction * per_tumor / tumors, base)
+
+
 class EpochSeededWeightedSampler(WeightedRandomSampler):
     """WeightedRandomSampler whose draws depend only on ``(seed, epoch)``.
 
@@ -71,8 +104,9 @@ class LungDataModule(L.LightningDataModule):
 
     Training draws ``len(train)`` slices per epoch with replacement through a
     :class:`~torch.utils.data.WeightedRandomSampler` built from the manifest's tumor
-    flags (no mask is opened for it). Validation reads every val slice in order, with no
-    ``drop_last``, so per-volume metrics see whole cases. Augmentation is not done here:
+    flags (no mask is opened for it, unless ``tumor_sampling="lesion"``). Validation
+    reads every val slice in order, with no ``drop_last``, so per-volume metrics see
+    whole cases. Augmentation is not done here:
     it runs on the batch on the training device (``TumorSegmentationTask``).
 
     Args:
@@ -82,6 +116,8 @@ class LungDataModule(L.LightningDataModule):
         context_slices: ``k`` neighbours on each side as extra channels (2.5D).
         tumor_fraction: share of tumor-bearing slices among training draws
             (:func:`tumor_balanced_weights`); ``None`` disables the weighting.
+        tumor_sampling: how the tumor draws are shared out (:data:`TUMOR_SAMPLING`);
+            ``lesion`` opens the training masks of the tumor slices once, at setup.
         seed: seeds the sampler, so every DDP rank draws the same sequence and splits it.
         pin_memory: pin host memory (useful on CUDA).
         val_cases: validate on these cases and train on all others (a cross-validation
@@ -98,6 +134,7 @@ class LungDataModule(L.LightningDataModule):
         num_workers: int = 0,
         context_slices: int = 0,
         tumor_fraction: float | None = 0.5,
+        tumor_sampling: str = "slice",
         seed: int = 0,
         pin_memory: bool = False,
         val_cases: list[str] | None = None,
@@ -111,7 +148,12 @@ class LungDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.context_slices = context_slices
+        if tumor_sampling not in TUMOR_SAMPLING:
+            raise ValueError(
+                f"tumor_sampling must be one of {TUMOR_SAMPLING}, got {tumor_sampling!r}"
+            )
         self.tumor_fraction = tumor_fraction
+        self.tumor_sampling = tumor_sampling
         self.seed = seed
         self.pin_memory = pin_memory
         # Read at construction so a bad folder fails before any Trainer is built.
@@ -151,7 +193,11 @@ class LungDataModule(L.LightningDataModule):
         """The weighted sampler of the training loader (``None``: plain shuffle)."""
         if self.train_dataset is None:
             raise RuntimeError("LungDataModule.setup() must run before train_sampler()")
-        weights = tumor_balanced_weights(self.train_dataset.tumor_flags, self.tumor_fraction)
+        if self.tumor_sampling == "lesion" and self.tumor_fraction is not None:
+            spans = self.train_dataset.lesion_spans()
+            weights = lesion_balanced_weights(spans, self.tumor_fraction)
+        else:
+            weights = tumor_balanced_weights(self.train_dataset.tumor_flags, self.tumor_fraction)
         if weights is None:
             return None
         return EpochSeededWeightedSampler(

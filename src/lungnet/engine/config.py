@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lungnet.choices import DEVICE_CHOICES, LOSSES, LR_SCHEDULES, NORMS
+from lungnet.choices import DEVICE_CHOICES, LOSSES, LR_SCHEDULES, NORMS, TUMOR_SAMPLING
 from lungnet.errors import ConfigError
 from lungnet.options import check_options, option
 
@@ -125,6 +125,12 @@ class TrainConfig:
         metavar="F",
         above=0,
         below=1,
+    )
+    tumor_sampling: str = option(
+        "slice",
+        help="how tumor draws are shared: slice (every tumor slice alike) or lesion "
+        "(every tumor alike, so small ones are seen as often as large ones)",
+        choices=TUMOR_SAMPLING,
     )
     augment: bool | None = option(
         None, help=f"affine + elastic augmentation of training batches {_FROM_RECIPE}"
