@@ -102,6 +102,9 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="tiny sizes, for testing this script")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     p.add_argument(
+        "--tag", default="", help="appended to the results file name (runs on other phantoms)"
+    )
+    p.add_argument(
         "--keep-checkpoint",
         type=Path,
         metavar="DIR",
@@ -109,6 +112,7 @@ def main() -> None:
         "benchmarks/real_anatomy_bench.py",
     )
     args = p.parse_args()
+    tag = f"_{args.tag}" if args.tag else ""
     from lungnet.demo_pipeline import QUICK_SETTINGS
 
     # Toy size: the demo's --quick settings, at the phantoms' own size (no resize).
@@ -134,7 +138,7 @@ def main() -> None:
             import shutil
 
             args.keep_checkpoint.mkdir(parents=True, exist_ok=True)
-            kept = args.keep_checkpoint / f"accuracy_{args.preset}_seed{args.seed}.ckpt"
+            kept = args.keep_checkpoint / f"accuracy_{args.preset}_seed{args.seed}{tag}.ckpt"
             shutil.copy2(result.summary["paths"]["checkpoint"], kept)
             print(f"kept {kept}")
     s = result.summary
@@ -175,7 +179,7 @@ def main() -> None:
             f"  {label:<9} {row['detected']:>3} of {row['lesions']:<3} {_fmt(row['sensitivity'])}"
         )
     print("stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in s["seconds"].items()))
-    name = f"accuracy_{args.preset}_seed{args.seed}{'_quick' if args.quick else ''}.json"
+    name = f"accuracy_{args.preset}_seed{args.seed}{tag}{'_quick' if args.quick else ''}.json"
     print(f"wrote {write_results(name, record, args.out)}")
 
 

@@ -34,3 +34,18 @@ def test_a_preset_runs_at_toy_size_and_records_validation_and_test_apart(preset,
         ">50 mm",
     }
     assert "false_positive_ml_mean" in record["test"]["tumor_free"]
+
+
+@pytest.mark.slow
+def test_lesion_sampling_preset_runs_and_a_tag_keeps_earlier_results_apart(tmp_path):
+    preset, tag = "cpu_noaug_lesion", "rerun"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--preset", preset, "--quick", "--tag", tag]
+        + ["--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((tmp_path / f"accuracy_{preset}_seed1_{tag}_quick.json").read_text())
+    assert record["settings"]["tumor_sampling"] == "lesion"
