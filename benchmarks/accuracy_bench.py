@@ -58,6 +58,22 @@ PRESETS = {
         "augment_intensity": False,
         "tumor_sampling": "lesion",
     },
+    # Spacing-aware slices without augmentation, each tumor sampling: a fixed pixel count
+    # blows a small field of view (the shared real chest crop, 18 cm) up to twice the scale
+    # the phantoms were seen at; a fixed pixel size in mm keeps every scan at one scale.
+    "cpu_noaug_spacing": {
+        **_CPU,
+        "pixel_mm": "auto",
+        "augment": False,
+        "augment_intensity": False,
+    },
+    "cpu_noaug_lesion_spacing": {
+        **_CPU,
+        "pixel_mm": "auto",
+        "augment": False,
+        "augment_intensity": False,
+        "tumor_sampling": "lesion",
+    },
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
     "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
     # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),

@@ -26,9 +26,6 @@ import numpy as np
 from record import RESULTS_DIR, ROOT, provenance, write_results
 
 INSERT_SEEDS = (9001, 9002, 9003, 9004, 9005)
-# Label components under this equivalent diameter are stray voxels of a spiculated or
-# part-solid tumor's rim, not tumors of their own: left out of the tumor counts.
-FRAGMENT_MM = 3.0
 
 
 def _components(mask: np.ndarray, truth: np.ndarray | None, spacing) -> dict:
@@ -42,7 +39,6 @@ def _components(mask: np.ndarray, truth: np.ndarray | None, spacing) -> dict:
         "tumors": [
             {k: (round(v, 2) if isinstance(v, float) else v) for k, v in d.items()}
             for d in lesion_detections(mask, truth, spacing)
-            if d["diameter_mm"] >= FRAGMENT_MM
         ],
     }
 
