@@ -1,14 +1,18 @@
 """The accuracy benchmark's runs side by side: one row per run, then mean and spread per preset.
 
-    python benchmarks/accuracy_summary.py            # every accuracy_<preset>_seed<S>.json
+    python benchmarks/accuracy_summary.py                         # untagged runs
+    python benchmarks/accuracy_summary.py --tag one_piece_labels  # accuracy_*_seed<S>_<tag>.json
 
 Presets are ranked by their mean validation score (the only number that chose anything);
-the test columns are what each run reported once. Prints a Markdown table.
+the test columns are what each run reported once. A tag names runs on other phantoms (their
+test sets differ), so runs of different tags are never put side by side. Prints Markdown.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import statistics
 from pathlib import Path
 
@@ -17,10 +21,13 @@ from record import RESULTS_DIR
 BINS = ("<10 mm", "10-20 mm", "20-50 mm", ">50 mm")
 
 
-def _runs(folder: Path) -> list[dict]:
+def _runs(folder: Path, tag: str) -> list[dict]:
     runs = []
     for path in sorted(folder.glob("accuracy_*_seed*.json")):
         if path.stem.endswith("_quick"):
+            continue
+        found = re.fullmatch(r"accuracy_.+_seed\d+(?:_(.+))?", path.stem)
+        if found is None or (found.group(1) or "") != tag:
             continue
         record = json.loads(path.read_text())
         record["file"] = path.name
@@ -53,7 +60,11 @@ def _row(run: dict) -> list[str]:
 
 
 def main() -> None:
-    runs = _runs(RESULTS_DIR)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--tag", default="", help="the runs of this tag (default: untagged runs)")
+    runs = _runs(RESULTS_DIR, p.parse_args().tag)
     header = [
         "preset",
         "seed",
