@@ -40,6 +40,7 @@ _CPU = dict(
     base_channels=16,
     hu_window=(-1000.0, 400.0),
     recipe="lungnet",
+    tumor_sampling="slice",  # spelled out: the lungnet recipe had slice sampling then
     batch_size=8,
     max_epochs=40,
     steps_per_epoch=100,

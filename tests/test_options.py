@@ -61,12 +61,13 @@ def test_a_recipe_fills_the_settings_left_unset_and_explicit_ones_win():
     from lungnet.engine.config import RECIPES, TrainConfig
 
     seed = TrainConfig(data_dir="d")
-    assert (seed.loss, seed.norm, seed.context_slices, seed.augment_intensity) == (
-        "bce",
-        "none",
-        0,
-        False,
-    )
+    assert (
+        seed.loss,
+        seed.norm,
+        seed.context_slices,
+        seed.augment_intensity,
+        seed.tumor_sampling,
+    ) == ("bce", "none", 0, False, "slice")
     ours = TrainConfig(data_dir="d", recipe="lungnet", loss="bce")
     assert ours.loss == "bce"  # given explicitly
     assert ours.norm == RECIPES["lungnet"]["norm"] and ours.context_slices == 1
@@ -84,4 +85,5 @@ def test_the_recipe_reaches_training_from_the_command_line():
     config = config_from_args(TrainConfig, args)
     assert config.recipe == "lungnet" and config.loss == "bce_dice"
     assert config.augment is False  # the recipe's
+    assert config.tumor_sampling == "lesion"  # the recipe's
     assert config.augment_intensity is True  # given explicitly

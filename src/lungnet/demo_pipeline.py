@@ -80,7 +80,7 @@ class DemoConfig:
     augment: bool | None = None  # spatial augmentation; None: the recipe's
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
     patch_size: int | None = None  # train on patches; None: whole slices
-    tumor_sampling: str = "slice"  # lungnet.choices.TUMOR_SAMPLING
+    tumor_sampling: str | None = None  # "slice" or "lesion"; None: the recipe's
     batch_size: int = 8
     max_epochs: int = 30
     steps_per_epoch: int = 60  # fixed steps (not wall time) keep the demo deterministic
