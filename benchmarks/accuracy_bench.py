@@ -60,15 +60,9 @@ PRESETS = {
         "augment_intensity": False,
         "tumor_sampling": "lesion",
     },
-    # Spacing-aware slices without augmentation, each tumor sampling: a fixed pixel count
-    # blows a small field of view (the shared real chest crop, 18 cm) up to twice the scale
-    # the phantoms were seen at; a fixed pixel size in mm keeps every scan at one scale.
-    "cpu_noaug_spacing": {
-        **_CPU,
-        "pixel_mm": "auto",
-        "augment": False,
-        "augment_intensity": False,
-    },
+    # Spacing-aware slices with the lesion recipe: a fixed pixel count blows a small field
+    # of view (the shared real chest crop, 18 cm) up to twice the scale the phantoms were
+    # seen at; a fixed pixel size in mm keeps every scan at one scale.
     "cpu_noaug_lesion_spacing": {
         **_CPU,
         "pixel_mm": "auto",

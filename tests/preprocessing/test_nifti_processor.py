@@ -495,18 +495,23 @@ def test_cli_bad_settings_exit_2_in_one_line(msd_dataset, tmp_path, args, proble
     assert problem in proc.stderr.strip().splitlines()[-1]
 
 
+def _preprocess_with_auto_pixel_mm(dataset, out) -> subprocess.CompletedProcess:
+    """``lungnet preprocess`` of ``dataset`` into ``out`` at 32 x 32 with ``--pixel-mm auto``."""
+    return subprocess.run(
+        _cli("-i", str(dataset), "-o", str(out), "--clip-slices-min", "0")
+        + ["--target-size", "32", "32", "--pixel-mm", "auto"],
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_auto_pixel_size_is_planned_from_the_training_cases_field_of_view(msd_dataset, tmp_path):
     from lungnet.preprocessing.planning import field_of_view_mm
 
     scan = msd_dataset / "imagesTr" / "lung_000.nii.gz"
     assert field_of_view_mm(scan) == pytest.approx(48 * 0.8)  # the larger in-plane side
     out = tmp_path / "o"
-    proc = subprocess.run(
-        _cli("-i", str(msd_dataset), "-o", str(out), "--clip-slices-min", "0")
-        + ["--target-size", "32", "32", "--pixel-mm", "auto"],
-        capture_output=True,
-        text=True,
-    )
+    proc = _preprocess_with_auto_pixel_mm(msd_dataset, out)
     assert proc.returncode == 0, proc.stderr
     config = json.loads((out / "manifest.json").read_text())["config"]
     assert config["pixel_mm"] == pytest.approx(48 * 0.8 / 32)  # every tiny case is 38.4 mm wide
@@ -516,12 +521,7 @@ def test_auto_pixel_size_is_planned_from_the_training_cases_field_of_view(msd_da
 def test_auto_pixel_size_skips_an_unreadable_image_which_fails_alone(msd_dataset, tmp_path):
     (msd_dataset / "imagesTr" / "lung_001.nii.gz").write_bytes(b"not a nifti")
     out = tmp_path / "o"
-    proc = subprocess.run(
-        _cli("-i", str(msd_dataset), "-o", str(out), "--clip-slices-min", "0")
-        + ["--target-size", "32", "32", "--pixel-mm", "auto"],
-        capture_output=True,
-        text=True,
-    )
+    proc = _preprocess_with_auto_pixel_mm(msd_dataset, out)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert re.search(r"^failed: .*lung_001", proc.stderr, re.MULTILINE)
     config = json.loads((out / "manifest.json").read_text())["config"]

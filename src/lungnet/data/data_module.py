@@ -106,8 +106,8 @@ class LungDataModule(L.LightningDataModule):
     :class:`~torch.utils.data.WeightedRandomSampler` built from the manifest's tumor
     flags (no mask is opened for it, unless ``tumor_sampling="lesion"``). Validation
     reads every val slice in order, with no ``drop_last``, so per-volume metrics see
-    whole cases. Augmentation is not done here:
-    it runs on the batch on the training device (``TumorSegmentationTask``).
+    whole cases. Augmentation is not done here: it runs on the batch on the training
+    device (``TumorSegmentationTask``).
 
     Args:
         data_dir: the preprocessed folder (``manifest.json`` + slices).
