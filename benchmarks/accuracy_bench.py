@@ -12,7 +12,8 @@ The protocol:
   validation and test alike; every phantom has its own seed (``case_seed(seed, i)``).
 - **Validation chooses** the checkpoint (the selection score of
   :func:`lungnet.engine.segmentor.selection_score`, which an empty model cannot win) and the
-  post-processing (minimum tumor volume, lung-field constraint; stored in the checkpoint).
+  post-processing (threshold, minimum tumor volume, minimum peak probability, lung-field
+  constraint; stored in the checkpoint).
   Presets are compared on their validation score; the test set is scored once per run.
 - **Several dataset seeds per preset**, so that a collapse or a lucky run shows.
 
@@ -124,6 +125,14 @@ def main() -> None:
         help="copy the run's best.ckpt (with its post-processing) to DIR, e.g. for "
         "benchmarks/real_anatomy_bench.py",
     )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="CKPT",
+        help="test this kept checkpoint of the same preset and seed instead of training: its "
+        "post-processing is chosen again on the validation phantoms (new post-processing "
+        "rules, same weights)",
+    )
     args = p.parse_args()
     tag = f"_{args.tag}" if args.tag else ""
     from lungnet.demo_pipeline import QUICK_SETTINGS
@@ -133,7 +142,12 @@ def main() -> None:
     settings = {**PRESETS[args.preset], **quick}
     record = provenance(
         seeds={"dataset": args.seed, "training": args.seed},
-        settings={"preset": args.preset, "quick": args.quick, **settings},
+        settings={
+            "preset": args.preset,
+            "quick": args.quick,
+            "checkpoint": None if args.checkpoint is None else str(args.checkpoint),
+            **settings,
+        },
     )
 
     import torch
@@ -144,7 +158,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         config = DemoConfig(
-            output_dir=Path(tmp) / "run", seed=args.seed, write_reports=False, **settings
+            output_dir=Path(tmp) / "run",
+            seed=args.seed,
+            write_reports=False,
+            checkpoint=args.checkpoint,
+            **settings,
         )
         result = run_demo(config, on_stage=lambda name, s: print(f"{name}: {s:.1f} s", flush=True))
         if args.keep_checkpoint:

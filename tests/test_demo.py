@@ -64,6 +64,25 @@ def test_quick_demo_writes_every_artifact_and_a_complete_summary(tmp_path):
     for report in paths["reports"].values():
         assert Path(report).is_file()
 
+    # A kept model is tested again without training: same weights, post-processing re-chosen.
+    import torch
+
+    from lungnet.demo_pipeline import QUICK_SETTINGS, DemoConfig, run_demo
+
+    again = run_demo(
+        DemoConfig(
+            output_dir=tmp_path / "again",
+            write_reports=False,
+            checkpoint=Path(paths["checkpoint"]),
+            **QUICK_SETTINGS,
+        )
+    ).summary
+    assert again["postprocess"]["chosen_on"] == ["lung_003"]
+    assert again["cases"] == summary["cases"]
+    before = torch.load(paths["checkpoint"], weights_only=True)["state_dict"]
+    after = torch.load(again["paths"]["checkpoint"], weights_only=True)["state_dict"]
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
 
 def test_demo_refuses_to_replace_a_folder_it_did_not_make(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")

@@ -7,8 +7,9 @@ Training writes, and inference, resuming, benchmarks and tests read, one format:
         "preprocess": {PreprocessConfig.to_dict()}, "loss": ..., "learning_rate": ...,
         "lr_schedule": ..., "augment": {AugmentConfig} | None, "augment_seed": int,
         "patch_size": int | None, "train": {training settings, for the record},
-        "postprocess": {threshold, min_tumor_volume_mm3, lung_constraint, chosen_on,
-                        candidates} (best.ckpt, once chosen on validation)}
+        "postprocess": {threshold, min_tumor_volume_mm3, lung_constraint,
+                        min_peak_probability, chosen_on, candidates}
+                       (best.ckpt, once chosen on validation)}
     checkpoint["state_dict"] = {"model.<name>": tensor, ...}
 
 Hyper-parameters hold plain values only (dict, list, str, int, float, bool, None), so a

@@ -95,6 +95,9 @@ class DemoConfig:
         None  # Lightning precision; None: bf16 where the CPU/GPU has it natively, else 32-bit
     )
     write_reports: bool = True  # HTML + PNG report per test case
+    # A trained checkpoint to test instead of training one: its post-processing is chosen
+    # again on this run's validation phantoms (the benchmark re-scores a kept model this way).
+    checkpoint: Path | None = None
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     def __post_init__(self) -> None:
@@ -205,22 +208,26 @@ def run_demo(
     torch.manual_seed(config.seed)
     trained = stage(
         "train",
-        lambda: train(
-            TrainConfig(
-                data_dir=paths["processed"],
-                default_root_dir=paths["artifacts"],
-                batch_size=config.batch_size,
-                max_epochs=config.max_epochs,
-                limit_train_batches=config.steps_per_epoch,
-                recipe=config.recipe,
-                base_channels=config.base_channels,
-                seed=config.seed,
-                augment=config.augment,
-                augment_intensity=config.augment_intensity,
-                patch_size=config.patch_size,
-                tumor_sampling=config.tumor_sampling,
-                check_val_every_n_epoch=config.val_every,
-                precision=config.precision,
+        lambda: (
+            _retuned(config.checkpoint, paths["processed"], paths["artifacts"])
+            if config.checkpoint is not None
+            else train(
+                TrainConfig(
+                    data_dir=paths["processed"],
+                    default_root_dir=paths["artifacts"],
+                    batch_size=config.batch_size,
+                    max_epochs=config.max_epochs,
+                    limit_train_batches=config.steps_per_epoch,
+                    recipe=config.recipe,
+                    base_channels=config.base_channels,
+                    seed=config.seed,
+                    augment=config.augment,
+                    augment_intensity=config.augment_intensity,
+                    patch_size=config.patch_size,
+                    tumor_sampling=config.tumor_sampling,
+                    check_val_every_n_epoch=config.val_every,
+                    precision=config.precision,
+                )
             )
         ),
     )
@@ -265,6 +272,43 @@ def run_demo(
     )
 
 
+def _retuned(checkpoint: Path, processed: Path, artifacts: Path):
+    """A copy of ``checkpoint``, its post-processing chosen on ``processed``'s val cases."""
+    import shutil
+
+    import torch
+
+    from lungnet.engine.postprocess_tuning import tune_postprocessing
+    from lungnet.engine.training import TrainResult
+    from lungnet.preprocessing.manifest import read_manifest
+
+    copy = artifacts / "best.ckpt"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(checkpoint, copy)
+    manifest = read_manifest(processed)
+    val_cases = sorted(c for c, e in manifest["cases"].items() if e["split"] == "val")
+    tune_postprocessing(copy, manifest, val_cases, device="cpu")
+    ckpt = torch.load(copy, map_location="cpu", weights_only=True)
+    # The validation score it was kept for, as its checkpoint callback recorded it.
+    score = next(
+        (
+            float(state["best_model_score"])
+            for state in ckpt.get("callbacks", {}).values()
+            if state.get("best_model_score") is not None
+        ),
+        float("nan"),
+    )
+    return TrainResult(
+        best_checkpoint=copy,
+        last_checkpoint=copy,
+        log_dir=artifacts,
+        best_score=score,
+        epochs=int(ckpt.get("epoch", 0)),
+        global_step=int(ckpt.get("global_step", 0)),
+        wall_s=0.0,
+    )
+
+
 def _mean(values: list[float]) -> float | None:
     values = [v for v in values if v is not None and not math.isnan(v)]
     return sum(values) / len(values) if values else None
@@ -285,6 +329,7 @@ def _summary(
     detection = evaluation.summary["detection"]
     settings = asdict(config)
     settings["output_dir"] = str(config.output_dir)
+    settings["checkpoint"] = None if config.checkpoint is None else str(config.checkpoint)
     hyper = read_checkpoint(trained.best_checkpoint)["hyper_parameters"]
     postprocess = hyper.get("postprocess") or {}
     return {
@@ -303,7 +348,13 @@ def _summary(
         "val_score_best": trained.best_score,
         "postprocess": {
             k: postprocess.get(k)
-            for k in ("threshold", "min_tumor_volume_mm3", "lung_constraint", "chosen_on")
+            for k in (
+                "threshold",
+                "min_tumor_volume_mm3",
+                "min_peak_probability",
+                "lung_constraint",
+                "chosen_on",
+            )
         },
         "seconds": {**seconds, "total": round(sum(seconds.values()), 2)},
         "settings": settings,

@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     if post.get("min_tumor_volume_mm3") is not None:
         print(
             f"post-processing chosen on validation: threshold {post['threshold']:g}, min tumor "
-            f"volume {post['min_tumor_volume_mm3']:g} mm3, lung constraint "
+            f"volume {post['min_tumor_volume_mm3']:g} mm3, min peak probability "
+            f"{post.get('min_peak_probability') or 0:g}, lung constraint "
             f"{'on' if post['lung_constraint'] else 'off'}"
         )
     print(f"total {s['seconds']['total']:.0f} s\n")

@@ -70,7 +70,13 @@ def tune_postprocessing(
             "says; predict thresholds at 0.5 and keeps every component unless told otherwise"
         )
         return None
-    predictor = Predictor(checkpoint, device=device, min_tumor_volume_mm3=0, lung_constraint=False)
+    predictor = Predictor(
+        checkpoint,
+        device=device,
+        min_tumor_volume_mm3=0,
+        lung_constraint=False,
+        min_peak_probability=0,
+    )
     cases = []
     for image, label in pairs:
         try:
@@ -92,10 +98,11 @@ def tune_postprocessing(
     best = next(r for r in rows if PostProcessing.from_dict(r) == chosen)
     log.info(
         "post-processing chosen on %d val cases: threshold %g, min tumor volume %g mm3, "
-        "lung constraint %s (lesion F1 %.3f)",
+        "min peak probability %g, lung constraint %s (lesion F1 %.3f)",
         len(cases),
         chosen.threshold,
         chosen.min_tumor_volume_mm3,
+        chosen.min_peak_probability,
         "on" if chosen.lung_constraint else "off",
         best["lesion_f1"],
     )

@@ -79,6 +79,8 @@ class Predictor:
             checkpoint's choice. An ensemble takes the first checkpoint's post-processing.
         threshold: probability above which a voxel is tumor; None: the checkpoint's choice
             (0.5 without one).
+        min_peak_probability: drop components whose highest probability is below this;
+            None: the checkpoint's choice, else none.
         precision: ``auto`` (bf16 where native, else float32), ``bf16``, ``fp16`` or ``fp32``.
 
     Raises:
@@ -96,6 +98,7 @@ class Predictor:
         precision: str = "auto",
         lung_constraint: bool | None = None,
         threshold: float | None = None,
+        min_peak_probability: float | None = None,
     ) -> None:
         settings = PredictSettings(
             device=device,
@@ -105,6 +108,7 @@ class Predictor:
             min_tumor_volume_mm3=min_tumor_volume_mm3,
             lung_constraint=lung_constraint,
             threshold=threshold,
+            min_peak_probability=min_peak_probability,
         )
         paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
         if not paths:
@@ -127,7 +131,12 @@ class Predictor:
         # The checkpoint's post-processing (chosen on validation), with what was given here.
         given = {
             name: getattr(settings, name)
-            for name in ("min_tumor_volume_mm3", "lung_constraint", "threshold")
+            for name in (
+                "min_tumor_volume_mm3",
+                "lung_constraint",
+                "threshold",
+                "min_peak_probability",
+            )
             if getattr(settings, name) is not None
         }
         self.postprocessing = dataclasses.replace(

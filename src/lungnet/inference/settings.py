@@ -40,6 +40,15 @@ class PredictSettings:
         above=0,
         below=1,
     )
+    min_peak_probability: float | None = option(
+        None,
+        help="drop connected components whose highest probability is below P (default: the "
+        "value chosen on validation and stored in the checkpoint; 0 keeps all)",
+        flag="--min-peak-probability",
+        metavar="P",
+        minimum=0,
+        maximum=1,
+    )
     lung_constraint: bool | None = option(
         None,
         help="keep only components that overlap or touch the lungs found from the scan's HU "
