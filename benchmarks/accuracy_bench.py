@@ -83,6 +83,17 @@ PRESETS = {
         "patch_size": 64,
         "batch_size": 32,
     },
+    # The demo's settings with two neighbouring slices on each side instead of one: most
+    # false alarms on validation phantoms span one or two slices (vessels seen end-on, rib
+    # cortex, effusion), where a true tumor of 10 mm or more spans three or more.
+    "cpu_noaug_lesion_spacing_context2": {
+        **_CPU,
+        "pixel_mm": "auto",
+        "augment": False,
+        "augment_intensity": False,
+        "tumor_sampling": "lesion",
+        "context_slices": 2,
+    },
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
     "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
     # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),
