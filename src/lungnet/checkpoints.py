@@ -8,7 +8,7 @@ Training writes, and inference, resuming, benchmarks and tests read, one format:
         "lr_schedule": ..., "augment": {AugmentConfig} | None, "augment_seed": int,
         "patch_size": int | None, "train": {training settings, for the record},
         "postprocess": {threshold, min_tumor_volume_mm3, lung_constraint,
-                        min_peak_probability, chosen_on, candidates}
+                        min_peak_probability, min_depth_mm, chosen_on, candidates}
                        (best.ckpt, once chosen on validation)}
     checkpoint["state_dict"] = {"model.<name>": tensor, ...}
 

@@ -354,6 +354,7 @@ def _summary(
                 "threshold",
                 "min_tumor_volume_mm3",
                 "min_peak_probability",
+                "min_depth_mm",
                 "lung_constraint",
                 "chosen_on",
             )

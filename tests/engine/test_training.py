@@ -68,11 +68,13 @@ def test_post_processing_is_chosen_on_the_val_scans_and_stored_in_best_ckpt(msd_
     result = train(tiny_config(processed, tmp_path / "artifacts"))
     stored = read_checkpoint(result.best_checkpoint)["hyper_parameters"]["postprocess"]
     assert stored["chosen_on"] == ["lung_002", "lung_003"]
-    # 3 thresholds x 5 minimum volumes x 3 minimum peaks, with and without the lung constraint
-    assert len(stored["candidates"]) == 90
+    # 3 thresholds x 5 minimum volumes x 3 minimum peaks x 3 minimum depths, with and
+    # without the lung constraint
+    assert len(stored["candidates"]) == 270
     chosen = Predictor(result.best_checkpoint, device="cpu").postprocessing
     assert chosen.min_tumor_volume_mm3 == stored["min_tumor_volume_mm3"]
     assert chosen.min_peak_probability == stored["min_peak_probability"]
+    assert chosen.min_depth_mm == stored["min_depth_mm"]
     assert chosen.lung_constraint == stored["lung_constraint"]
     assert chosen.threshold == stored["threshold"]
     from lungnet.engine import TumorSegmentationTask

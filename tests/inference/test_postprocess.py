@@ -68,7 +68,11 @@ def test_validation_chooses_the_rules_that_remove_false_alarms_without_losing_tu
     truth[5:10, 5:10, 5:10] = 1  # only the big in-lung component is a tumor
     case = ValidationCase(mask, truth, lungs, SPACING)
     chosen, rows = choose_postprocessing(
-        [case], min_volumes_mm3=(0.0, 100.0, 5000.0), thresholds=(0.5,), min_peaks=(0.0,)
+        [case],
+        min_volumes_mm3=(0.0, 100.0, 5000.0),
+        thresholds=(0.5,),
+        min_peaks=(0.0,),
+        min_depths_mm=(0.0,),
     )
     assert chosen == PostProcessing(100.0, True)  # both false alarms gone, the tumor kept
     assert len(rows) == 6 and max(r["lesion_f1"] for r in rows) == 1.0
@@ -94,7 +98,9 @@ def test_a_lower_threshold_is_chosen_when_it_finds_a_tumor_the_network_is_unsure
     probabilities[25:30, 25:30, 5:10] = 0.45  # found only below the default threshold
     lungs = np.ones(truth.shape, bool)
     case = ValidationCase(probabilities.astype(np.float16), truth, lungs, SPACING)
-    chosen, rows = choose_postprocessing([case], min_volumes_mm3=(0.0,), min_peaks=(0.0,))
+    chosen, rows = choose_postprocessing(
+        [case], min_volumes_mm3=(0.0,), min_peaks=(0.0,), min_depths_mm=(0.0,)
+    )
     assert chosen.threshold == 0.4  # 0.3 finds it too; the tie goes to the one nearer 0.5
     assert len(rows) == 6
     assert PostProcessing(threshold=0.4).apply(probabilities, SPACING).sum() == truth.sum()
@@ -131,7 +137,7 @@ def test_validation_chooses_a_minimum_peak_when_it_removes_a_false_alarm_the_vol
     case = ValidationCase(
         probabilities.astype(np.float16), truth, np.ones(truth.shape, bool), SPACING
     )
-    chosen, rows = choose_postprocessing([case], thresholds=(0.5,))
+    chosen, rows = choose_postprocessing([case], thresholds=(0.5,), min_depths_mm=(0.0,))
     assert chosen.min_peak_probability == 0.7 and chosen.min_tumor_volume_mm3 == 0.0
     assert len(rows) == 2 * 5 * 3
     assert PostProcessing.from_dict(chosen.to_dict()) == chosen
@@ -150,6 +156,7 @@ def test_scores_from_component_counts_equal_scores_of_the_kept_mask():
             PostProcessing(0.0, False, 0.3, 0.0),
             PostProcessing(30.0, True, 0.4, 0.7),
             PostProcessing(100.0, True, 0.5, 0.9),
+            PostProcessing(0.0, False, 0.5, 0.0, 5.0),
         ):
             fast = _score([_ThresholdedCase.of(case, rule.threshold)], rule)
             kept = rule.apply(probabilities, SPACING, lungs=lungs)
@@ -160,3 +167,28 @@ def test_scores_from_component_counts_equal_scores_of_the_kept_mask():
                 slow.lesion_fn,
             )
             assert fast["dice_tumor_cases"] == pytest.approx(dice_score(kept > 0, truth > 0))
+
+
+def test_the_minimum_depth_drops_flat_components_and_keeps_small_round_ones():
+    mask = np.zeros((40, 40, 20), np.uint8)
+    mask[5:15, 5:15, 8] = 1  # 800 mm3 on one slice: a vessel seen end-on, say (2 mm deep)
+    mask[25:28, 25:28, 5:8] = 1  # 216 mm3, 6 mm across and 6 mm deep: a small tumor
+    kept = PostProcessing(min_depth_mm=5.0).apply(mask, SPACING)
+    assert not kept[10, 10, 8] and kept[26, 26, 6]
+    # A minimum volume that drops the flat one drops the tumor first.
+    assert not PostProcessing(min_tumor_volume_mm3=300).apply(mask, SPACING)[26, 26, 6]
+    assert PostProcessing.from_dict({"min_depth_mm": 5}) == PostProcessing(min_depth_mm=5.0)
+    with pytest.raises(ValueError, match="min_depth_mm"):
+        PostProcessing(min_depth_mm=-1)
+
+
+def test_validation_chooses_a_minimum_depth_when_the_false_alarms_are_flat():
+    mask = np.zeros((40, 40, 20), np.uint8)
+    mask[5:15, 5:15, 8] = 1
+    mask[25:28, 25:28, 5:8] = 1
+    truth = np.zeros(mask.shape, np.uint8)
+    truth[25:28, 25:28, 5:8] = 1
+    case = ValidationCase(mask, truth, np.ones(mask.shape, bool), SPACING)
+    chosen, rows = choose_postprocessing([case], thresholds=(0.5,), min_peaks=(0.0,))
+    assert chosen == PostProcessing(0.0, True, 0.5, 0.0, 5.0)  # 8 mm would lose the tumor
+    assert len(rows) == 2 * 5 * 3

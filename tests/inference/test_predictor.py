@@ -118,8 +118,9 @@ def test_the_checkpoints_post_processing_applies_by_default_and_flags_override_i
     assert not Predictor(tuned, device="cpu").predict_volume(ct).mask.any()
     kept = Predictor(tuned, device="cpu", min_tumor_volume_mm3=0).predict_volume(ct).mask
     np.testing.assert_array_equal(kept, full)
-    sure = Predictor(tuned, device="cpu", min_peak_probability=0.9).postprocessing
-    assert sure.min_peak_probability == 0.9 and sure.min_tumor_volume_mm3 == 1e9
+    sure = Predictor(tuned, device="cpu", min_peak_probability=0.9, min_depth_mm=5).postprocessing
+    assert sure.min_peak_probability == 0.9 and sure.min_depth_mm == 5.0
+    assert sure.min_tumor_volume_mm3 == 1e9
 
 
 def test_existing_outputs_are_kept_unless_overwrite(checkpoint, tmp_path):

@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"post-processing chosen on validation: threshold {post['threshold']:g}, min tumor "
             f"volume {post['min_tumor_volume_mm3']:g} mm3, min peak probability "
-            f"{post.get('min_peak_probability') or 0:g}, lung constraint "
+            f"{post.get('min_peak_probability') or 0:g}, min depth "
+            f"{post.get('min_depth_mm') or 0:g} mm, lung constraint "
             f"{'on' if post['lung_constraint'] else 'off'}"
         )
     print(f"total {s['seconds']['total']:.0f} s\n")

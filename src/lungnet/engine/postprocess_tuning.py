@@ -76,6 +76,7 @@ def tune_postprocessing(
         min_tumor_volume_mm3=0,
         lung_constraint=False,
         min_peak_probability=0,
+        min_depth_mm=0,
     )
     cases = []
     for image, label in pairs:
@@ -98,11 +99,12 @@ def tune_postprocessing(
     best = next(r for r in rows if PostProcessing.from_dict(r) == chosen)
     log.info(
         "post-processing chosen on %d val cases: threshold %g, min tumor volume %g mm3, "
-        "min peak probability %g, lung constraint %s (lesion F1 %.3f)",
+        "min peak probability %g, min depth %g mm, lung constraint %s (lesion F1 %.3f)",
         len(cases),
         chosen.threshold,
         chosen.min_tumor_volume_mm3,
         chosen.min_peak_probability,
+        chosen.min_depth_mm,
         "on" if chosen.lung_constraint else "off",
         best["lesion_f1"],
     )

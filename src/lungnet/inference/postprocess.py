@@ -1,7 +1,7 @@
 """Post-processing of a predicted probability map, and how it is chosen on the validation cases.
 
 The probabilities are thresholded (0.5 unless validation prefers a lower threshold, which
-can find small tumors the network is unsure of), then three rules act on the connected
+can find small tumors the network is unsure of), then four rules act on the connected
 components:
 
 - a minimum volume: specks smaller than any tumor worth reporting are dropped;
@@ -9,6 +9,10 @@ components:
   somewhere (hysteresis, as in Canny edges: the outline comes from the threshold, the
   decision from the peak), so a small tumor the network is sure of survives while the
   faint specks that a minimum volume would otherwise have to remove do not;
+- a minimum depth: a component must reach across this many mm of slices. A slice model's
+  false alarms are mostly flat, one or two slices deep (a vessel seen end-on, a rib's
+  cortex, the edge of an effusion), while a tumor is about as deep as it is wide, so a
+  depth rule removes them where a volume rule would also remove small tumors;
 - a lung-field constraint: a component must overlap or touch the lungs found from the
   scan's own HU (:func:`lungnet.lungs.lung_field`), so that gas in the
   bowel or the stomach, which a slice model can take for a cavitating mass, is dropped
@@ -32,6 +36,7 @@ from lungnet.masks import THRESHOLD, binarize, label_components
 
 __all__ = [
     "Components",
+    "MIN_DEPTH_CANDIDATES_MM",
     "MIN_PEAK_CANDIDATES",
     "MIN_VOLUME_CANDIDATES_MM3",
     "THRESHOLD_CANDIDATES",
@@ -44,6 +49,8 @@ __all__ = [
 MIN_VOLUME_CANDIDATES_MM3 = (0.0, 30.0, 100.0, 250.0, 500.0)
 #: Minimum peak probabilities tried on validation: none, then a component must reach these.
 MIN_PEAK_CANDIDATES = (0.0, 0.7, 0.9)
+#: Minimum depths across slices tried on validation: none, then about a 5 and an 8 mm tumor.
+MIN_DEPTH_CANDIDATES_MM = (0.0, 5.0, 8.0)
 #: Probability thresholds tried on validation.
 THRESHOLD_CANDIDATES = (0.3, 0.4, THRESHOLD)
 
@@ -57,12 +64,15 @@ class PostProcessing:
         lung_constraint: drop components that neither overlap nor touch the lung field.
         threshold: a voxel is tumor when its probability is above this.
         min_peak_probability: drop components whose highest probability is below this.
+        min_depth_mm: drop components whose extent across the slices (the canonical third
+            axis, along which a slice model sees the scan) is below this.
     """
 
     min_tumor_volume_mm3: float = 0.0
     lung_constraint: bool = False
     threshold: float = THRESHOLD
     min_peak_probability: float = 0.0
+    min_depth_mm: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -75,6 +85,8 @@ class PostProcessing:
             raise ValueError(
                 f"min_peak_probability must be in [0, 1], got {self.min_peak_probability!r}"
             )
+        if not self.min_depth_mm >= 0:
+            raise ValueError(f"min_depth_mm must be >= 0, got {self.min_depth_mm!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,6 +101,7 @@ class PostProcessing:
             lung_constraint=bool(values.get("lung_constraint", False)),
             threshold=float(values.get("threshold", THRESHOLD)),
             min_peak_probability=float(values.get("min_peak_probability", 0.0)),
+            min_depth_mm=float(values.get("min_depth_mm", 0.0)),
         )
 
     @property
@@ -97,6 +110,7 @@ class PostProcessing:
             self.min_tumor_volume_mm3 > 0
             or self.lung_constraint
             or self.min_peak_probability > self.threshold
+            or self.min_depth_mm > 0
         )
 
     def keeps(self, components: Components) -> np.ndarray:
@@ -106,6 +120,8 @@ class PostProcessing:
             keep &= components.touches_lungs
         if self.min_peak_probability > self.threshold:
             keep &= components.peak >= self.min_peak_probability
+        if self.min_depth_mm > 0:
+            keep &= components.depth_mm >= self.min_depth_mm
         return keep
 
     def apply(
@@ -153,11 +169,13 @@ class Components:
         volume_mm3: volume of each component.
         peak: its highest probability (NaN when not measured).
         touches_lungs: whether it overlaps or touches the lung field (False when not measured).
+        depth_mm: its extent across the slices: slices spanned times their spacing.
     """
 
     volume_mm3: np.ndarray
     peak: np.ndarray
     touches_lungs: np.ndarray
+    depth_mm: np.ndarray
 
     @classmethod
     def measure(
@@ -171,18 +189,20 @@ class Components:
         peaks: bool = True,
     ) -> Components:
         """Components ``1..count`` of ``labels``; the lungs and peaks only when asked for."""
+        from scipy import ndimage
+
         voxels = np.bincount(labels.ravel(), minlength=count + 1)[1:]
         touching = np.zeros(count + 1, bool)
         if lungs is not None:
             touching[np.unique(labels[lungs])] = True
         peak = np.full(count, np.nan)
         if peaks and count:
-            from scipy import ndimage
-
             peak = np.asarray(
                 ndimage.maximum(probabilities, labels, np.arange(1, count + 1)), float
             )
-        return cls(voxels * float(np.prod(spacing)), peak, touching[1:])
+        boxes = ndimage.find_objects(labels, max_label=count)
+        depth = np.array([(box[2].stop - box[2].start) * spacing[2] for box in boxes], float)
+        return cls(voxels * float(np.prod(spacing)), peak, touching[1:], depth)
 
 
 @dataclass(frozen=True)
@@ -274,6 +294,7 @@ def choose_postprocessing(
     min_volumes_mm3: Sequence[float] = MIN_VOLUME_CANDIDATES_MM3,
     thresholds: Sequence[float] = THRESHOLD_CANDIDATES,
     min_peaks: Sequence[float] = MIN_PEAK_CANDIDATES,
+    min_depths_mm: Sequence[float] = MIN_DEPTH_CANDIDATES_MM,
 ) -> tuple[PostProcessing, list[dict[str, Any]]]:
     """The post-processing with the best lesion-wise F1 on the validation cases.
 
@@ -283,7 +304,7 @@ def choose_postprocessing(
     the lung constraint (it costs no validation tumor, and real scans hold look-alikes
     below the diaphragm that phantoms may lack), then to the threshold nearest 0.5, then to
     the smaller minimum volume (it is the rule that loses small tumors), then to the
-    smaller minimum peak.
+    smaller minimum peak, then to the smaller minimum depth.
 
     Returns:
         The chosen rule and one row per candidate (its settings and scores), for the record.
@@ -296,8 +317,11 @@ def choose_postprocessing(
         for lung in (False, True):
             for minimum in min_volumes_mm3:
                 for peak in min_peaks:
-                    rule = PostProcessing(float(minimum), lung, float(threshold), float(peak))
-                    rows.append({**rule.to_dict(), **_score(thresholded, rule)})
+                    for depth in min_depths_mm:
+                        rule = PostProcessing(
+                            float(minimum), lung, float(threshold), float(peak), float(depth)
+                        )
+                        rows.append({**rule.to_dict(), **_score(thresholded, rule)})
 
     def rank(row: dict[str, Any]) -> tuple:
         dice = row["dice_tumor_cases"]
@@ -308,6 +332,7 @@ def choose_postprocessing(
             -abs(row["threshold"] - THRESHOLD),
             -row["min_tumor_volume_mm3"],
             -row["min_peak_probability"],
+            -row["min_depth_mm"],
         )
 
     best = max(rows, key=rank)

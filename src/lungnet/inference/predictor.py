@@ -81,6 +81,8 @@ class Predictor:
             (0.5 without one).
         min_peak_probability: drop components whose highest probability is below this;
             None: the checkpoint's choice, else none.
+        min_depth_mm: drop components spanning fewer mm of slices; None: the checkpoint's
+            choice, else none.
         precision: ``auto`` (bf16 where native, else float32), ``bf16``, ``fp16`` or ``fp32``.
 
     Raises:
@@ -99,6 +101,7 @@ class Predictor:
         lung_constraint: bool | None = None,
         threshold: float | None = None,
         min_peak_probability: float | None = None,
+        min_depth_mm: float | None = None,
     ) -> None:
         settings = PredictSettings(
             device=device,
@@ -109,6 +112,7 @@ class Predictor:
             lung_constraint=lung_constraint,
             threshold=threshold,
             min_peak_probability=min_peak_probability,
+            min_depth_mm=min_depth_mm,
         )
         paths = [checkpoint] if isinstance(checkpoint, str | Path) else list(checkpoint)
         if not paths:
@@ -136,6 +140,7 @@ class Predictor:
                 "lung_constraint",
                 "threshold",
                 "min_peak_probability",
+                "min_depth_mm",
             )
             if getattr(settings, name) is not None
         }

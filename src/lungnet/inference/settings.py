@@ -49,6 +49,14 @@ class PredictSettings:
         minimum=0,
         maximum=1,
     )
+    min_depth_mm: float | None = option(
+        None,
+        help="drop connected components spanning less than MM millimetres of slices "
+        "(default: the value chosen on validation and stored in the checkpoint; 0 keeps all)",
+        flag="--min-depth",
+        metavar="MM",
+        minimum=0,
+    )
     lung_constraint: bool | None = option(
         None,
         help="keep only components that overlap or touch the lungs found from the scan's HU "
