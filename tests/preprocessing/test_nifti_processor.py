@@ -138,6 +138,45 @@ def test_a_bad_case_is_reported_in_one_line_and_the_others_still_run(msd_dataset
     assert sorted(manifest["cases"]) == ["lung_000", "lung_002", "lung_003"]
 
 
+def test_an_image_whose_data_breaks_after_its_header_is_reported_as_read_ct_words_it(
+    msd_dataset, tmp_path
+):
+    from lungnet.errors import LungNetInputError
+    from lungnet.io import read_ct
+
+    image = msd_dataset / "imagesTr" / "lung_001.nii.gz"
+    image.write_bytes(image.read_bytes()[:-500])  # streaming finds this only when decoding
+    with pytest.raises(LungNetInputError) as expected:
+        read_ct(image)
+    result = NiftiPreprocessor(target_size=(16, 16), clip_slices_min=0, workers=1).run(
+        msd_dataset, tmp_path / "o", 1
+    )
+    (failed,) = result.failed
+    assert failed.message == str(expected.value)
+    assert not (tmp_path / "o" / "train" / "lung_001").exists()
+    assert sorted(p.name for p in (tmp_path / "o" / "train").iterdir()) == ["lung_000", "lung_002"]
+
+
+def test_a_scan_streamed_while_decoded_gives_the_files_of_one_read_whole(
+    lps_phantoms, tmp_path, monkeypatch
+):
+    import lungnet.preprocessing.nifti_processor as processor
+
+    settings = dict(target_size=(40, 48), clip_slices_min=4, workers=1)
+    assert all(processor.open_streamed(p) for p in (lps_phantoms / "imagesTr").glob("*.nii.gz"))
+    NiftiPreprocessor(**settings).run(lps_phantoms, tmp_path / "streamed", val_split_count=0)
+    monkeypatch.setattr(processor, "open_streamed", lambda path: None)
+    NiftiPreprocessor(**settings).run(lps_phantoms, tmp_path / "whole", val_split_count=0)
+    streamed = sorted((tmp_path / "streamed" / "train").rglob("*.npy"))
+    whole = sorted((tmp_path / "whole" / "train").rglob("*.npy"))
+    assert [p.relative_to(tmp_path / "streamed") for p in streamed] == [
+        p.relative_to(tmp_path / "whole") for p in whole
+    ]
+    assert len(streamed) > 0
+    for a, b in zip(streamed, whole, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+
+
 def test_rerun_skips_finished_cases_and_a_changed_config_redoes_them(msd_dataset, tmp_path):
     out = tmp_path / "o"
     first = NiftiPreprocessor(target_size=(16, 16), clip_slices_min=0, workers=1).run(

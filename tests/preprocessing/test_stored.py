@@ -10,7 +10,7 @@ import pytest
 from helpers import RAS_AFFINE, lps_twin, save_nifti, tiny_case
 from lungnet.errors import LungNetInputError
 from lungnet.io import read_ct
-from lungnet.preprocessing.stored import read_stored
+from lungnet.preprocessing.stored import StreamBroken, open_streamed, read_stored
 
 
 @pytest.mark.parametrize("order", ["ras", "lps"])
@@ -75,3 +75,62 @@ def test_a_gzip_file_of_two_members_is_judged_as_read_ct_judges_it(tmp_path):
         np.testing.assert_array_equal(
             stored.array.astype(np.float32) * stored.slope + stored.intercept, expected
         )
+
+
+def _stored_as(codes: str, array_ras: np.ndarray, affine_ras: np.ndarray):
+    """The same voxels stored in the voxel order ``codes`` (e.g. "LPI": head first)."""
+    from nibabel.orientations import apply_orientation, axcodes2ornt, inv_ornt_aff, ornt_transform
+
+    transform = ornt_transform(axcodes2ornt("RAS"), axcodes2ornt(tuple(codes)))
+    return (
+        np.ascontiguousarray(apply_orientation(array_ras, transform)),
+        affine_ras @ inv_ornt_aff(transform, array_ras.shape),
+    )
+
+
+@pytest.mark.parametrize("codes", ["RAS", "LPS", "LPI", "PRS", "ALI"])
+def test_a_scan_stored_slice_by_slice_streams_the_voxels_read_stored_reads(tmp_path, codes):
+    hu, _ = tiny_case(3)
+    array, affine = _stored_as(codes, (hu + 1024).astype(np.uint16), RAS_AFFINE)
+    path = save_nifti(tmp_path / "ct.nii.gz", array, affine, inter=-1024.0)
+    stored, streamed = read_stored(path), open_streamed(path)
+    assert streamed is not None and streamed.shape == stored.shape == hu.shape
+    assert (streamed.slope, streamed.intercept, streamed.spacing) == (
+        stored.slope,
+        stored.intercept,
+        stored.spacing,
+    )
+    assert streamed.geometry.as_dict() == stored.geometry.as_dict()
+    rebuilt = np.zeros(stored.shape, stored.array.dtype)
+    visits = np.zeros(stored.shape[2], int)
+    for z, planes in streamed.planes(5):
+        assert planes.shape[1:] == stored.shape[1::-1] and len(planes) <= 5
+        rebuilt[:, :, z : z + len(planes)] = planes.transpose(2, 1, 0)
+        visits[z : z + len(planes)] += 1
+    assert (visits == 1).all()  # every slice once, whichever way the file runs
+    np.testing.assert_array_equal(rebuilt, stored.array)
+
+
+def test_slices_along_another_axis_or_an_uncompressed_file_are_read_whole(tmp_path):
+    hu, _ = tiny_case(1)
+    sagittal, affine = _stored_as("ASR", hu, RAS_AFFINE)
+    assert open_streamed(save_nifti(tmp_path / "sagittal.nii.gz", sagittal, affine)) is None
+    assert open_streamed(save_nifti(tmp_path / "plain.nii", hu)) is None
+    assert open_streamed(save_nifti(tmp_path / "float.nii.gz", hu.astype(np.float32))) is None
+
+
+@pytest.mark.parametrize("how", ["truncated", "bad-crc"])
+def test_a_stream_that_breaks_after_its_header_says_so(tmp_path, how):
+    good = save_nifti(tmp_path / "good.nii.gz", tiny_case(0)[0]).read_bytes()
+    broken = bytearray(good[:-500] if how == "truncated" else good)
+    if how == "bad-crc":
+        broken[-8] ^= 0xFF  # the gzip trailer's CRC32
+    path = tmp_path / f"{how}.nii.gz"
+    path.write_bytes(bytes(broken))
+    streamed = open_streamed(path)
+    assert streamed is not None  # the header is sound: the damage shows while decoding
+    with pytest.raises(StreamBroken):
+        for _ in streamed.planes(4):
+            pass
+    with pytest.raises(LungNetInputError):
+        read_stored(path)

@@ -41,8 +41,18 @@ from lungnet.preprocessing.manifest import SPLITS, case_entry, write_manifest
 from lungnet.preprocessing.output_lock import output_lock
 from lungnet.preprocessing.planning import planned_pixel_mm
 from lungnet.preprocessing.slice_files import slice_files_complete, write_slices
-from lungnet.preprocessing.slices import preprocess_mask, preprocessed_image_blocks
-from lungnet.preprocessing.stored import StoredVolume, read_stored
+from lungnet.preprocessing.slices import (
+    PLANES_PER_BLOCK,
+    preprocess_mask,
+    preprocessed_plane_blocks,
+)
+from lungnet.preprocessing.stored import (
+    StoredVolume,
+    StreamBroken,
+    StreamedVolume,
+    open_streamed,
+    read_stored,
+)
 from lungnet.preprocessing.workers import plan_workers
 
 __all__ = ["NiftiPreprocessor", "PreprocessResult", "CaseOutcome"]
@@ -278,7 +288,7 @@ def _existing_entry(target: Path, config: PreprocessConfig, stamp: dict) -> dict
     return entry
 
 
-def _validate_pair(case: Case, image: StoredVolume, label: StoredVolume) -> None:
+def _validate_pair(case: Case, image: StoredVolume | StreamedVolume, label: StoredVolume) -> None:
     if image.geometry.shape != label.geometry.shape:
         raise LungNetInputError(
             case.label,
@@ -333,7 +343,24 @@ def _check_binary(case: Case, label: StoredVolume) -> None:
 def _preprocess_to(
     target: Path, case: Case, split: str, config: PreprocessConfig, stamp: dict
 ) -> dict:
-    image = read_stored(case.image)
+    image = open_streamed(case.image)
+    if image is not None:
+        try:
+            return _preprocess_image_to(target, case, split, config, stamp, image)
+        except StreamBroken:
+            pass  # read whole, which reports the broken file as read_ct words it
+    return _preprocess_image_to(target, case, split, config, stamp, read_stored(case.image))
+
+
+def _preprocess_image_to(
+    target: Path,
+    case: Case,
+    split: str,
+    config: PreprocessConfig,
+    stamp: dict,
+    image: StoredVolume | StreamedVolume,
+) -> dict:
+    """Preprocess one case whose image is read (or opened to stream) into ``target``."""
     num_z = image.shape[2]
     if num_z <= config.clip_slices_min:
         raise LungNetInputError(
@@ -359,8 +386,13 @@ def _preprocess_to(
         (tmp / "data").mkdir()
         (tmp / "masks").mkdir()
         # Image slices go to disk 16 at a time as they are made: no whole stack in memory.
-        blocks = preprocessed_image_blocks(
-            image.array, config, slope=image.slope, intercept=image.intercept, spacing=image.spacing
+        blocks = preprocessed_plane_blocks(
+            image.planes(PLANES_PER_BLOCK),
+            image.shape,
+            config,
+            slope=image.slope,
+            intercept=image.intercept,
+            spacing=image.spacing,
         )
         for first, block in blocks:
             write_slices(tmp / "data", block, first)

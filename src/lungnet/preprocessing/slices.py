@@ -12,7 +12,7 @@ this arithmetic exists.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "PLANES_PER_BLOCK",
     "PreprocessConfig",
     "SliceGeometry",
     "slice_geometry",
@@ -35,7 +36,9 @@ __all__ = [
     "normalize",
     "preprocess_image",
     "preprocess_mask",
+    "array_planes",
     "preprocessed_image_blocks",
+    "preprocessed_plane_blocks",
     "restore_probabilities",
 ]
 
@@ -114,7 +117,7 @@ def slice_geometry(
 
 # Slices converted at a time: 16 full-resolution 512 x 512 planes of float32 are 16 MB,
 # so no full-resolution float copy of a volume ever exists.
-_CHUNK_SLICES = 16
+PLANES_PER_BLOCK = 16
 
 
 def _to_hu(stored: np.ndarray, slope: float, intercept: float) -> np.ndarray:
@@ -267,21 +270,65 @@ def preprocessed_image_blocks(
         ``(i, block)``: ``block`` is slices ``i, i + 1, ...`` as a C-ordered ``(n, H, W)``
         float32 array. Its memory is reused for the next block: write or copy it first.
     """
-    kept = np.asarray(volume_xyz)[:, :, kept_slices(volume_xyz.shape[2], config)]
-    geometry = slice_geometry(kept.shape[:2], None if spacing is None else spacing[:2], config)
-    # (Z, Y, X) is the memory order of the Fortran-ordered arrays NIfTI files hold, so
-    # planes are resized to (W, H) and only the small result is transposed to (H, W).
-    resize = _ChunkResizer(_CHUNK_SLICES, kept.shape[1::-1], geometry.resized[::-1])
-    blocks = np.empty((_CHUNK_SLICES, *config.target_size), np.float32)
+    volume_xyz = np.asarray(volume_xyz)
+    yield from preprocessed_plane_blocks(
+        array_planes(volume_xyz, PLANES_PER_BLOCK),
+        volume_xyz.shape,
+        config,
+        slope=slope,
+        intercept=intercept,
+        spacing=spacing,
+    )
+
+
+def array_planes(volume_xyz: np.ndarray, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(z, planes)``: ``chunk`` canonical slices at a time as ``(n, Y, X)`` views."""
+    for start in range(0, volume_xyz.shape[2], chunk):
+        # (Z, Y, X) is the memory order of the Fortran-ordered arrays NIfTI files hold.
+        yield start, volume_xyz[:, :, start : start + chunk].transpose(2, 1, 0)
+
+
+def preprocessed_plane_blocks(
+    planes: Iterable[tuple[int, np.ndarray]],
+    shape_xyz: tuple[int, ...],
+    config: PreprocessConfig,
+    *,
+    slope: float = 1.0,
+    intercept: float = 0.0,
+    spacing: tuple[float, ...] | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """:func:`preprocessed_image_blocks` of a volume that arrives as blocks of planes.
+
+    A volume can then be preprocessed while it is decoded (:mod:`lungnet.preprocessing.stored`),
+    never held whole.
+
+    Args:
+        planes: ``(z, planes)`` pairs covering the canonical z range once, in any order:
+            ``planes`` is ``(n <= 16, Y, X)``, canonical slices ``z, z + 1, ...``.
+        shape_xyz: the canonical ``(X, Y, Z)`` shape of the whole volume.
+        config, slope, intercept, spacing: as :func:`preprocess_image`.
+
+    Yields:
+        ``(i, block)`` as :func:`preprocessed_image_blocks`: kept slices ``i, i + 1, ...``.
+    """
+    kept = kept_slices(shape_xyz[2], config)
+    geometry = slice_geometry(shape_xyz[:2], None if spacing is None else spacing[:2], config)
+    # Planes are resized to (W, H) and only the small result is transposed to (H, W).
+    resize = _ChunkResizer(PLANES_PER_BLOCK, (shape_xyz[1], shape_xyz[0]), geometry.resized[::-1])
+    blocks = np.empty((PLANES_PER_BLOCK, *config.target_size), np.float32)
     if not geometry.is_plain_resize:
         blocks.fill(float(normalize(np.array([PAD_HU], np.float32), config)[0]))
     rows, cols = geometry.source
-    for start in range(0, kept.shape[2], _CHUNK_SLICES):
-        planes = kept[:, :, start : start + _CHUNK_SLICES].transpose(2, 1, 0)
+    for first, chunk in planes:
+        if len(chunk) > PLANES_PER_BLOCK:
+            raise ValueError(f"blocks of at most {PLANES_PER_BLOCK} planes, got {len(chunk)}")
+        low, high = max(kept.start - first, 0), min(kept.stop - first, len(chunk))
+        if low >= high:
+            continue
         # A float32 copy of the slices' stored values: exact for integers, faster to
         # resize than int16 read with strides, and ours to clip in place.
-        stored = resize.stored[: len(planes)]
-        np.copyto(stored, planes)
+        stored = resize.stored[: high - low]
+        np.copyto(stored, chunk[low:high])
         if config.normalization == "window":
             hu = _to_hu(stored, slope, intercept)
             small = resize(np.clip(hu, *config.hu_window, out=hu))
@@ -293,7 +340,7 @@ def preprocessed_image_blocks(
             np.copyto(block, normalized)
         else:
             block[(slice(None), *geometry.canvas)] = normalized[:, rows, cols]
-        yield start, block
+        yield first + low - kept.start, block
 
 
 def preprocess_mask(

@@ -8,12 +8,18 @@ stay in the file's own integer type, canonically ordered by views, with the scal
 Any file that is not a plain integer NIfTI whose header and data are sound is handed to
 ``read_ct`` instead: it reports a broken file in the same one line as everywhere else,
 and reads the unusual but valid ones (float voxels, say) as float32 HU.
+
+A gzipped scan stored slice by slice (its third axis is the canonical z axis, as axial CT
+is) can also be read as it is decoded, a block of slices at a time
+(:func:`open_streamed`): the slices are preprocessed while they are still in the
+processor's cache, and the full-resolution volume is never held.
 """
 
 from __future__ import annotations
 
 import mmap
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +29,17 @@ from isal import igzip_lib
 from nibabel.orientations import apply_orientation, inv_ornt_aff
 
 from lungnet.io import SourceGeometry, is_nifti_path, read_ct
+from lungnet.preprocessing.slices import array_planes
 
-__all__ = ["StoredVolume", "read_stored"]
+__all__ = ["StreamBroken", "StoredVolume", "StreamedVolume", "open_streamed", "read_stored"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 # As lungnet.io: deflate cannot compress better than about 1032:1, so a larger claim is
 # left for read_ct to refuse before anything is allocated.
 _MAX_DEFLATE_RATIO = 1032
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Compressed bytes handed to the decoder at a time: small enough to stay in cache.
+_FEED = 1 << 20
 
 
 @dataclass
@@ -54,6 +63,10 @@ class StoredVolume:
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.array.shape)  # type: ignore[return-value]
 
+    def planes(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+        """``(z, planes)``: ``chunk`` canonical slices at a time as ``(n, Y, X)`` views."""
+        return array_planes(self.array, chunk)
+
 
 def read_stored(path: str | Path) -> StoredVolume:
     """Read a NIfTI scan or label without converting its voxels to float.
@@ -67,27 +80,34 @@ def read_stored(path: str | Path) -> StoredVolume:
         ct = read_ct(path)  # reports the problem, or reads an unusual file as float HU
         return StoredVolume(ct.array, 1.0, 0.0, ct.spacing, ct.geometry)
     data, img = stored
-    affine = img.affine.copy()
-    geometry = SourceGeometry(
-        shape=tuple(int(s) for s in data.shape),  # type: ignore[arg-type]
-        affine=affine,
-        axcodes=nib.aff2axcodes(affine),
-        header=img.header.copy(),
-    )
+    geometry = _geometry(img, data.shape)
     transform = geometry.to_canonical()
-    canonical_affine = affine @ inv_ornt_aff(transform, data.shape)
-    spacing = tuple(float(s) for s in np.sqrt((canonical_affine[:3, :3] ** 2).sum(axis=0)))
     return StoredVolume(
         array=apply_orientation(data, transform),
         slope=float(img.dataobj.slope),
         intercept=float(img.dataobj.inter),
-        spacing=spacing,  # type: ignore[arg-type]
+        spacing=_canonical_spacing(geometry, transform),  # type: ignore[arg-type]
         geometry=geometry,
     )
 
 
-def _plain_integer_nifti(path: Path) -> tuple[np.ndarray, nib.Nifti1Image] | None:
-    """``(stored voxels in file order, image)``, or None for anything read_ct must judge."""
+@dataclass(frozen=True)
+class _PlainHeader:
+    """A gzipped or plain integer NIfTI whose header promises a sound 3D volume."""
+
+    img: nib.Nifti1Image
+    shape: tuple[int, int, int]
+    dtype: np.dtype
+    offset: int
+    gzipped: bool
+
+    @property
+    def needed(self) -> int:
+        return self.offset + int(np.prod(self.shape)) * self.dtype.itemsize
+
+
+def _plain_integer_header(path: Path) -> _PlainHeader | None:
+    """The header of a plain integer NIfTI, or None for anything read_ct must judge."""
     if not path.is_file() or not is_nifti_path(path) or path.stat().st_size == 0:
         return None
     gzipped = path.name.lower().endswith(".gz")
@@ -112,23 +132,155 @@ def _plain_integer_nifti(path: Path) -> tuple[np.ndarray, nib.Nifti1Image] | Non
     largest = max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max))
     if not largest * abs(slope) + abs(inter) < _FLOAT32_MAX:
         return None  # float32 HU could overflow to inf, which read_ct refuses
-    count = int(np.prod(shape))
-    needed = int(proxy.offset) + count * dtype.itemsize
-    if gzipped and needed > path.stat().st_size * _MAX_DEFLATE_RATIO:
+    header = _PlainHeader(img, shape, dtype, int(proxy.offset), gzipped)  # type: ignore[arg-type]
+    if gzipped and header.needed > path.stat().st_size * _MAX_DEFLATE_RATIO:
+        return None
+    return header
+
+
+def _plain_integer_nifti(path: Path) -> tuple[np.ndarray, nib.Nifti1Image] | None:
+    """``(stored voxels in file order, image)``, or None for anything read_ct must judge."""
+    header = _plain_integer_header(path)
+    if header is None:
         return None
     try:
-        if gzipped:
+        if header.gzipped:
             # The compressed bytes are read through a memory map rather than copied, and
             # decoded into one buffer of the size the header promises: page faults and
             # copies cost more than decoding here. ISA-L checks the CRC and length; a
             # second gzip member (rare in NIfTI) comes out short and goes to read_ct.
             with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as gz:
-                raw = igzip_lib.decompress(gz, flag=igzip_lib.DECOMP_GZIP, bufsize=needed)
+                raw = igzip_lib.decompress(gz, flag=igzip_lib.DECOMP_GZIP, bufsize=header.needed)
         else:
             raw = path.read_bytes()
     except (EOFError, OSError, ValueError, zlib.error, igzip_lib.IsalError):
         return None
-    if len(raw) < needed:
+    if len(raw) < header.needed:
         return None
-    data = np.frombuffer(raw, dtype=dtype, count=count, offset=int(proxy.offset))
-    return data.reshape(shape, order="F"), img
+    count = int(np.prod(header.shape))
+    data = np.frombuffer(raw, dtype=header.dtype, count=count, offset=header.offset)
+    return data.reshape(header.shape, order="F"), header.img
+
+
+def _geometry(img: nib.Nifti1Image, shape: tuple[int, ...]) -> SourceGeometry:
+    affine = img.affine.copy()
+    return SourceGeometry(
+        shape=tuple(int(s) for s in shape),  # type: ignore[arg-type]
+        affine=affine,
+        axcodes=nib.aff2axcodes(affine),
+        header=img.header.copy(),
+    )
+
+
+def _canonical_spacing(geometry: SourceGeometry, transform: np.ndarray) -> tuple[float, ...]:
+    canonical_affine = geometry.affine @ inv_ornt_aff(transform, geometry.shape)
+    return tuple(float(s) for s in np.sqrt((canonical_affine[:3, :3] ** 2).sum(axis=0)))
+
+
+class StreamBroken(Exception):
+    """A streamed scan turned out truncated or corrupt after its header was read."""
+
+
+@dataclass
+class StreamedVolume:
+    """A gzipped scan read a block of slices at a time, in its stored dtype.
+
+    The same fields as :class:`StoredVolume` without ``array``: the voxels come from
+    :meth:`planes`, which decodes the file once, front to back.
+    """
+
+    path: Path
+    shape: tuple[int, int, int]  # canonical (X, Y, Z)
+    slope: float
+    intercept: float
+    spacing: tuple[float, float, float]
+    geometry: SourceGeometry
+    _header: _PlainHeader
+    _transform: np.ndarray
+
+    def planes(self, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+        """``(z, planes)``: canonical slices ``z .. z + n - 1`` as ``(n <= chunk, Y, X)`` views.
+
+        The views are into the block just decoded and last until the next one is asked for.
+        Blocks come in file order, which is descending z for a file stored head first.
+
+        Raises:
+            StreamBroken: the data ends early, or its CRC or length does not match.
+        """
+        header, transform = self._header, self._transform
+        nx, ny, nz = header.shape
+        plane_bytes = nx * ny * header.dtype.itemsize
+        decoder = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+        with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as gz:
+            source = memoryview(gz)
+            try:
+                fed = 0
+
+                def read(size: int) -> bytes:
+                    nonlocal fed
+                    pieces, got = [], 0
+                    while got < size:
+                        if decoder.eof:
+                            raise StreamBroken(f"data ends after {got} of {size} bytes")
+                        if decoder.needs_input:
+                            if fed >= len(source):
+                                raise StreamBroken("compressed data ends early")
+                            piece = decoder.decompress(source[fed : fed + _FEED], size - got)
+                            fed += _FEED
+                        else:
+                            piece = decoder.decompress(b"", size - got)
+                        pieces.append(piece)
+                        got += len(piece)
+                    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+                read(header.offset)
+                for first in range(0, nz, chunk):
+                    n = min(chunk, nz - first)
+                    # (n, Y, X) in file order: C order of the Fortran-ordered (X, Y, n) slab.
+                    slab = np.frombuffer(read(n * plane_bytes), header.dtype)
+                    slab = slab.reshape(n, ny, nx).transpose(2, 1, 0)
+                    planes = apply_orientation(slab, transform).transpose(2, 1, 0)
+                    if transform[2, 1] < 0:  # stored head first: canonical z runs backwards
+                        yield nz - first - n, planes
+                    else:
+                        yield first, planes
+                    del slab, planes
+                while not decoder.eof:  # the rest, so that the CRC and length are checked
+                    if decoder.needs_input:
+                        if fed >= len(source):
+                            raise StreamBroken("compressed data ends early")
+                        decoder.decompress(source[fed : fed + _FEED], _FEED)
+                        fed += _FEED
+                    else:
+                        decoder.decompress(b"", _FEED)
+            except (EOFError, OSError, ValueError, zlib.error, igzip_lib.IsalError) as e:
+                raise StreamBroken(str(e)) from e
+            finally:
+                source.release()
+
+
+def open_streamed(path: str | Path) -> StreamedVolume | None:
+    """A gzipped plain integer NIfTI stored slice by slice, to read as it is decoded.
+
+    None for anything else (an uncompressed file, slices along another axis, anything
+    :func:`read_stored` hands to ``read_ct``): read it with :func:`read_stored`.
+    """
+    path = Path(path)
+    header = _plain_integer_header(path)
+    if header is None or not header.gzipped:
+        return None
+    geometry = _geometry(header.img, header.shape)
+    transform = geometry.to_canonical()
+    if transform[2, 0] != 2:
+        return None  # the file's slices are not axial: a block of them is no block of z
+    proxy = header.img.dataobj
+    return StreamedVolume(
+        path=path,
+        shape=tuple(int(header.shape[int(axis)]) for axis in np.argsort(transform[:, 0])),  # type: ignore[arg-type]
+        slope=float(proxy.slope),
+        intercept=float(proxy.inter),
+        spacing=_canonical_spacing(geometry, transform),  # type: ignore[arg-type]
+        geometry=geometry,
+        _header=header,
+        _transform=transform,
+    )

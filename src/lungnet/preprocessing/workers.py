@@ -71,7 +71,10 @@ def worker_memory(case: Case, config: PreprocessConfig) -> int:
     """Estimated peak bytes of one worker preprocessing ``case``.
 
     The compressed and the decoded image and label are held together, plus the
-    resized float32 slices and masks; no full-resolution float copy is made.
+    resized float32 slices and masks; no full-resolution float copy is made. A gzipped
+    axial image is decoded a block at a time and needs less, but any image may have to be
+    read whole (another slice axis, a stream found broken), so the estimate does not count
+    on it.
     """
     total = _PROCESS_BASE_BYTES
     num_slices = 0
