@@ -210,53 +210,63 @@ class StreamedVolume:
         header, transform = self._header, self._transform
         nx, ny, nz = header.shape
         plane_bytes = nx * ny * header.dtype.itemsize
-        decoder = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+        # One buffer for every slab: fresh memory per slab costs page faults.
+        buffer = np.empty(chunk * plane_bytes, np.uint8)
         with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as gz:
             source = memoryview(gz)
             try:
-                fed = 0
-
-                def read(size: int) -> bytes:
-                    nonlocal fed
-                    pieces, got = [], 0
-                    while got < size:
-                        if decoder.eof:
-                            raise StreamBroken(f"data ends after {got} of {size} bytes")
-                        if decoder.needs_input:
-                            if fed >= len(source):
-                                raise StreamBroken("compressed data ends early")
-                            piece = decoder.decompress(source[fed : fed + _FEED], size - got)
-                            fed += _FEED
-                        else:
-                            piece = decoder.decompress(b"", size - got)
-                        pieces.append(piece)
-                        got += len(piece)
-                    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-                read(header.offset)
+                reader = _GzipReader(source)
+                reader.read_into(np.empty(header.offset, np.uint8))
                 for first in range(0, nz, chunk):
                     n = min(chunk, nz - first)
+                    raw = reader.read_into(buffer[: n * plane_bytes])
                     # (n, Y, X) in file order: C order of the Fortran-ordered (X, Y, n) slab.
-                    slab = np.frombuffer(read(n * plane_bytes), header.dtype)
-                    slab = slab.reshape(n, ny, nx).transpose(2, 1, 0)
+                    slab = raw.view(header.dtype).reshape(n, ny, nx).transpose(2, 1, 0)
                     planes = apply_orientation(slab, transform).transpose(2, 1, 0)
                     if transform[2, 1] < 0:  # stored head first: canonical z runs backwards
                         yield nz - first - n, planes
                     else:
                         yield first, planes
                     del slab, planes
-                while not decoder.eof:  # the rest, so that the CRC and length are checked
-                    if decoder.needs_input:
-                        if fed >= len(source):
-                            raise StreamBroken("compressed data ends early")
-                        decoder.decompress(source[fed : fed + _FEED], _FEED)
-                        fed += _FEED
-                    else:
-                        decoder.decompress(b"", _FEED)
+                reader.finish()
             except (EOFError, OSError, ValueError, zlib.error, igzip_lib.IsalError) as e:
                 raise StreamBroken(str(e)) from e
             finally:
                 source.release()
+
+
+class _GzipReader:
+    """One gzip member decoded front to back into the caller's buffers."""
+
+    def __init__(self, source: memoryview) -> None:
+        self.source = source
+        self.fed = 0
+        self.decoder = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+
+    def _piece(self, limit: int) -> bytes:
+        if self.decoder.eof:
+            raise StreamBroken("the data ends before the header's volume is complete")
+        if not self.decoder.needs_input:
+            return self.decoder.decompress(b"", limit)
+        if self.fed >= len(self.source):
+            raise StreamBroken("the compressed data ends early")
+        piece = self.decoder.decompress(self.source[self.fed : self.fed + _FEED], limit)
+        self.fed += _FEED
+        return piece
+
+    def read_into(self, out: np.ndarray) -> np.ndarray:
+        """Fill the uint8 array ``out`` with the next decoded bytes; returns it."""
+        got = 0
+        while got < len(out):
+            piece = self._piece(len(out) - got)
+            out[got : got + len(piece)] = np.frombuffer(piece, np.uint8)
+            got += len(piece)
+        return out
+
+    def finish(self) -> None:
+        """Decode the rest, so that ISA-L checks the CRC and the length."""
+        while not self.decoder.eof:
+            self._piece(_FEED)
 
 
 def open_streamed(path: str | Path) -> StreamedVolume | None:
