@@ -225,7 +225,7 @@ class _ThresholdedCase:
 
     Each rule keeps or drops whole components, so the kept mask's lesion matches and Dice
     follow from per-component counts: the case is labelled once per threshold instead of
-    once per candidate (90 candidates cost about as much as 3).
+    once per candidate.
     """
 
     components: Components
