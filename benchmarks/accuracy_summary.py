@@ -48,13 +48,15 @@ def _row(run: dict) -> list[str]:
         str(run["seeds"]["dataset"]),
         _fmt(run["validation"]["score_best"]),
         f"{post.get('threshold', 0.5)}/{post['min_tumor_volume_mm3']:g}/"
+        f"{post.get('min_peak_probability') or 0:g}/{post.get('min_depth_mm') or 0:g}/"
         f"{'on' if post['lung_constraint'] else 'off'}",
         f"{_fmt(test['test_dice_mean'])} / {_fmt(test['test_dice_median'])}",
         *(f"{by_size[b]['detected']}/{by_size[b]['lesions']}" for b in BINS),
         _fmt(test["false_positive_components_per_scan"], 2),
         _fmt(test["tumor_free"]["false_positive_ml_mean"], 2),
         _fmt(test["test_hd95_mm_median"], 1),
-        f"{run['seconds']['train']:.0f}",
+        # A kept model re-tested with new post-processing rules trained 0 s in that run.
+        "-" if run["settings"].get("checkpoint") else f"{run['seconds']['train']:.0f}",
         run["file"],
     ]
 
@@ -69,7 +71,7 @@ def main() -> None:
         "preset",
         "seed",
         "val score",
-        "post (thr/min mm³/lung)",
+        "post (thr/min mm³/peak/depth mm/lung)",
         "test Dice mean / median",
         *BINS,
         "FP comp./scan",
