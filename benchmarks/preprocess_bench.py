@@ -3,6 +3,7 @@
     python benchmarks/preprocess_bench.py               # 4 phantoms of 512 x 512 x 300 int16
     python benchmarks/preprocess_bench.py --quick       # tiny sizes, to try the script
     python benchmarks/preprocess_bench.py --data DIR    # an existing MSD-layout dataset
+    python benchmarks/preprocess_bench.py --compare-src /tmp/old/src  # before/after, one run
 
 The baseline is ``../shared/bench/seed_style_preprocess.py`` (nibabel ``get_fdata``, drop
 the clipped slices, / 3071, ``cv2.resize`` per slice, ``np.save``), run exactly as it is
@@ -95,11 +96,15 @@ def alternate_in_fresh_process(commands: dict[str, list[str]], repeats: int, out
     return json.loads(proc.stdout)
 
 
-def lungnet_command(data: Path, out: Path, target: int, clip: int, workers: int) -> list[str]:
+def lungnet_command(
+    data: Path, out: Path, target: int, clip: int, workers: int, src: Path | None = None
+) -> list[str]:
+    """``lungnet preprocess``; from the checkout whose ``src`` folder is ``src`` if given."""
     size = str(target)
     options = ["--target-size", size, size, "--clip-slices-min", str(clip)]
     options += ["--val-split-count", "0", "--workers", str(workers)]
-    return [sys.executable, "-m", "lungnet", "preprocess", str(data), str(out), *options]
+    command = [sys.executable, "-m", "lungnet", "preprocess", str(data), str(out), *options]
+    return command if src is None else ["env", f"PYTHONPATH={src}", *command]
 
 
 def parse_args() -> argparse.Namespace:
@@ -117,6 +122,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", type=Path, help="results folder (default: benchmarks/results)")
     p.add_argument("--tag", default="", help="appended to the results file name (reruns)")
+    p.add_argument(
+        "--compare-src",
+        type=Path,
+        metavar="DIR",
+        help="also run `lungnet preprocess` from this checkout's src folder (e.g. a git "
+        "worktree of an earlier commit), alternating with the others: a before/after ratio",
+    )
     p.add_argument("--alternate", help=argparse.SUPPRESS)  # the fresh runner's job, as JSON
     args = p.parse_args()
     if args.quick:
@@ -160,6 +172,13 @@ def main() -> None:
             "lungnet 1 worker": lungnet_command(data, out, args.target, args.clip, 1),
             "lungnet 2 workers": lungnet_command(data, out, args.target, args.clip, 2),
         }
+        if args.compare_src is not None:
+            for workers in (1, 2):
+                commands[f"compared {workers} worker{'s' if workers > 1 else ''}"] = (
+                    lungnet_command(
+                        data, out, args.target, args.clip, workers, args.compare_src.resolve()
+                    )
+                )
         measured = alternate_in_fresh_process(commands, args.repeats, out)
 
         import nibabel as nib
@@ -192,6 +211,18 @@ def main() -> None:
         "scaling_1_to_2_workers": round(one["median_s"] / two["median_s"], 2),
         "peak_rss_mb_per_worker": max(one["peak_rss_mb"], two["peak_rss_mb"]),
     }
+    if args.compare_src is not None:
+        before_one, before_two = summary["compared 1 worker"], summary["compared 2 workers"]
+        results["compared_src"] = str(args.compare_src)
+        results["this_over_compared_speed_1_worker"] = round(
+            before_one["median_s"] / one["median_s"], 3
+        )
+        results["this_over_compared_speed_2_workers"] = round(
+            before_two["median_s"] / two["median_s"], 3
+        )
+        results["compared_scaling_1_to_2_workers"] = round(
+            before_one["median_s"] / before_two["median_s"], 2
+        )
     results["targets_met"] = {
         "speedup_1_worker >= 3": results["speedup_1_worker"] >= 3.0,
         "speedup_1_worker >= 5 (stretch)": results["speedup_1_worker"] >= 5.0,
