@@ -20,6 +20,7 @@ the temporary files of processes that have ended.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -343,12 +344,12 @@ def _check_binary(case: Case, label: StoredVolume) -> None:
 def _preprocess_to(
     target: Path, case: Case, split: str, config: PreprocessConfig, stamp: dict
 ) -> dict:
-    image = open_streamed(case.image)
-    if image is not None:
-        try:
-            return _preprocess_image_to(target, case, split, config, stamp, image)
-        except StreamBroken:
-            pass  # read whole, which reports the broken file as read_ct words it
+    streamed = open_streamed(case.image)
+    if streamed is not None:
+        # A stream found broken is read again whole below, which reports the file in
+        # read_ct's words; the half-written case folder is already gone with atomic_dir.
+        with contextlib.suppress(StreamBroken):
+            return _preprocess_image_to(target, case, split, config, stamp, streamed)
     return _preprocess_image_to(target, case, split, config, stamp, read_stored(case.image))
 
 
