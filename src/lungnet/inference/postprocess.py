@@ -157,6 +157,7 @@ class PostProcessing:
             spacing,
             lungs=lungs if self.lung_constraint else None,
             peaks=self.min_peak_probability > self.threshold,
+            depths=self.min_depth_mm > 0,
         )
         return np.concatenate([[False], self.keeps(components)])[labels].astype(np.uint8)
 
@@ -169,7 +170,8 @@ class Components:
         volume_mm3: volume of each component.
         peak: its highest probability (NaN when not measured).
         touches_lungs: whether it overlaps or touches the lung field (False when not measured).
-        depth_mm: its extent across the slices: slices spanned times their spacing.
+        depth_mm: its extent across the slices: slices spanned times their spacing (NaN
+            when not measured).
     """
 
     volume_mm3: np.ndarray
@@ -187,8 +189,13 @@ class Components:
         *,
         lungs: np.ndarray | None = None,
         peaks: bool = True,
+        depths: bool = True,
     ) -> Components:
-        """Components ``1..count`` of ``labels``; the lungs and peaks only when asked for."""
+        """Components ``1..count`` of ``labels``; the lungs, peaks and depths when asked for.
+
+        Each costs a pass over the scan, so :meth:`PostProcessing.apply` asks only for what
+        its rules read.
+        """
         from scipy import ndimage
 
         voxels = np.bincount(labels.ravel(), minlength=count + 1)[1:]
@@ -200,8 +207,10 @@ class Components:
             peak = np.asarray(
                 ndimage.maximum(probabilities, labels, np.arange(1, count + 1)), float
             )
-        boxes = ndimage.find_objects(labels, max_label=count)
-        depth = np.array([(box[2].stop - box[2].start) * spacing[2] for box in boxes], float)
+        depth = np.full(count, np.nan)
+        if depths and count:
+            boxes = ndimage.find_objects(labels, max_label=count)
+            depth = np.array([(box[2].stop - box[2].start) * spacing[2] for box in boxes], float)
         return cls(voxels * float(np.prod(spacing)), peak, touching[1:], depth)
 
 
