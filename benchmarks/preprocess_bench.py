@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from record import ROOT, provenance, write_results
+from record import ROOT, lungnet_src, provenance, write_results
 
 BASELINE_CANDIDATES = (
     ROOT.parent / "shared" / "bench" / "seed_style_preprocess.py",  # CI: shared/ beside the repo
@@ -124,7 +124,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--tag", default="", help="appended to the results file name (reruns)")
     p.add_argument(
         "--compare-src",
-        type=Path,
+        type=lungnet_src,
         metavar="DIR",
         help="also run `lungnet preprocess` from this checkout's src folder (e.g. a git "
         "worktree of an earlier commit), alternating with the others: a before/after ratio",

@@ -11,6 +11,7 @@ import path for the script, so ``from record import ...`` needs no path patching
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -21,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["RESULTS_DIR", "provenance", "write_results", "cpu_model"]
+__all__ = ["RESULTS_DIR", "provenance", "write_results", "cpu_model", "lungnet_src"]
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -74,6 +75,18 @@ def provenance(seeds: dict | None = None, settings: dict | None = None) -> dict:
         "seeds": seeds or {},
         "settings": settings or {},
     }
+
+
+def lungnet_src(value: str) -> Path:
+    """An argparse type: another checkout's ``src`` folder, run through ``PYTHONPATH``.
+
+    Refused unless it holds the ``lungnet`` package: a missing folder on ``PYTHONPATH`` is
+    silently skipped, and the comparison would then time this tree against itself.
+    """
+    src = Path(value).resolve()
+    if not (src / "lungnet" / "__init__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{src}: holds no lungnet package")
+    return src
 
 
 def write_results(name: str, record: dict, results_dir: Path = RESULTS_DIR) -> Path:

@@ -80,3 +80,36 @@ def test_building_the_command_line_loads_neither_torch_nor_lightning():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_a_command_starts_without_pydicom_or_package_metadata():
+    code = (
+        "import sys; from lungnet.cli import main\n"
+        "try:\n    main(['preprocess', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('pydicom', 'importlib.metadata') if sys.modules.get(m)))"
+    )
+    assert _run(code).splitlines()[-1] == "[]"
+
+
+def test_pydicom_stays_importable_after_the_command_line_loaded_nibabel():
+    code = (
+        "import sys; from lungnet.cli import _import_nibabel_without_pydicom\n"
+        "_import_nibabel_without_pydicom()\n"
+        "import nibabel.nifti1, pydicom\n"
+        "print('nibabel' in sys.modules, nibabel.nifti1.have_dicom, pydicom.Dataset.__name__)"
+    )
+    assert _run(code) == "True False Dataset"
+
+
+def test_a_process_that_imported_pydicom_first_keeps_nibabel_whole():
+    code = (
+        "import pydicom; from lungnet.cli import _import_nibabel_without_pydicom\n"
+        "_import_nibabel_without_pydicom()\n"
+        "import nibabel.nifti1; print(nibabel.nifti1.have_dicom)"
+    )
+    assert _run(code) == "True"

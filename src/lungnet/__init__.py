@@ -5,15 +5,10 @@ The public API is re-exported here; heavy modules (torch, Lightning) load on fir
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from lungnet.errors import CheckpointError, LungNetError, LungNetInputError
 from lungnet.lazy import lazy_exports
-
-try:
-    __version__ = version("lungnet")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
 
 # name -> module that defines it; imported lazily so `lungnet --help` stays fast.
 _LAZY = {
@@ -34,4 +29,17 @@ _LAZY = {
 
 __all__ = ["CheckpointError", "LungNetError", "LungNetInputError", "__version__", *_LAZY]
 
-__getattr__ = lazy_exports(__name__, _LAZY)
+_lazy_attribute = lazy_exports(__name__, _LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    # The version is looked up on first use: importlib.metadata costs every command's
+    # start-up more than the rest of this package's import.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("lungnet")
+        except PackageNotFoundError:  # running from a source tree without installation
+            return "0.0.0"
+    return _lazy_attribute(name)

@@ -22,7 +22,6 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from lungnet import __version__
 from lungnet.errors import ConfigError, LungNetError
 
 __all__ = ["build_parser", "main"]
@@ -38,12 +37,45 @@ def _command_modules() -> list[str]:
     return [n for n in _ORDER if n in found] + sorted(found - set(_ORDER))
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked: reading the installed package's metadata
+    imports importlib.metadata, which every other command would pay for at start-up."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from lungnet import __version__
+
+        print(f"lungnet {__version__}")
+        parser.exit()
+
+
+def _import_nibabel_without_pydicom() -> None:
+    """Import nibabel first, keeping it from importing pydicom on the way.
+
+    ``nibabel.nifti1`` imports pydicom (and with it PIL, pydicom's pixel plugins and
+    importlib.metadata) only to parse DICOM extensions inside NIfTI headers, which lungnet
+    never reads: they stay raw bytes and are written back unchanged. That was 40% of the
+    start-up of every command (``benchmarks/results/cli_startup.json``), time that the
+    workers of ``lungnet preprocess`` cannot share. pydicom stays importable for the
+    commands that read or write DICOM. A process that imported either already keeps them.
+    """
+    if "nibabel" in sys.modules or "pydicom" in sys.modules:
+        return
+    sys.modules["pydicom"] = None  # type: ignore[assignment]  # `import pydicom` now fails
+    try:
+        import nibabel.nifti1  # noqa: F401
+    finally:
+        del sys.modules["pydicom"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lungnet",
         description="Lung tumor segmentation in 3D chest CT (2D U-Net, PyTorch Lightning).",
     )
-    parser.add_argument("--version", action="version", version=f"lungnet {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _command_modules():
@@ -52,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _import_nibabel_without_pydicom()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
