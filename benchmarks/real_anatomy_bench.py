@@ -28,13 +28,45 @@ from record import RESULTS_DIR, ROOT, provenance, write_results
 INSERT_SEEDS = (9001, 9002, 9003, 9004, 9005)
 
 
-def _components(mask: np.ndarray, truth: np.ndarray | None, spacing) -> dict:
+def _false_positives(mask: np.ndarray, truth: np.ndarray, hu: np.ndarray, spacing) -> list[dict]:
+    """Where each false-positive component lies: its box, volume, mean HU, and the scan
+    faces it touches (a cropped field of view cuts anatomy there)."""
+    from lungnet.evaluation.lesions import label_lesions
+
+    labels, count = label_lesions(mask)
+    found = []
+    for i in range(1, count + 1):
+        region = labels == i
+        if (region & (truth > 0)).any():
+            continue
+        where = np.argwhere(region)
+        low, high = where.min(0), where.max(0)
+        faces = [
+            f"{axis}{side}"
+            for axis, lo, hi, n in zip("xyz", low, high, mask.shape, strict=True)
+            for side, touches in (("-", lo == 0), ("+", hi == n - 1))
+            if touches
+        ]
+        found.append(
+            {
+                "box_voxels": [low.tolist(), high.tolist()],
+                "ml": round(float(region.sum()) * float(np.prod(spacing)) / 1000, 2),
+                "mean_hu": round(float(hu[region].mean()), 1),
+                "touches_scan_faces": faces,
+            }
+        )
+    return found
+
+
+def _components(mask: np.ndarray, truth: np.ndarray | None, ct) -> dict:
     from lungnet.evaluation.lesions import lesion_detections, match_lesions
 
     truth = np.zeros_like(mask) if truth is None else truth
     match = match_lesions(mask, truth)
+    spacing = ct.spacing
     return {
         "false_positive_components": match.lesion_fp,
+        "false_positives": _false_positives(mask, truth, ct.array, spacing),
         "predicted_ml": float(mask.sum()) * float(np.prod(spacing)) / 1000,
         "tumors": [
             {k: (round(v, 2) if isinstance(v, float) else v) for k, v in d.items()}
@@ -65,14 +97,16 @@ def main() -> None:
     record["checkpoint"] = str(args.checkpoint)
     record["postprocess"] = predictor.postprocessing.to_dict()
     chest = read_ct(args.real_ct / "chest_ct_lps_1p5mm.nii.gz")
-    clean = _components(predictor.predict_volume(chest).mask, None, chest.spacing)
+    clean = _components(predictor.predict_volume(chest).mask, None, chest)
     print(f"real chest, no tumor: {clean['false_positive_components']} false-positive components")
+    for fp in clean["false_positives"]:
+        print(f"  {fp['ml']} mL, mean {fp['mean_hu']} HU, touches {fp['touches_scan_faces']}")
 
     inserted = []
     for seed in INSERT_SEEDS:
         scan = insert_into_scan(chest, seed, tumor_count=(1, 3))
         ct = type(chest)(scan.hu, chest.spacing, chest.affine, chest.source, chest.geometry)
-        found = _components(predictor.predict_volume(ct).mask, scan.label, chest.spacing)
+        found = _components(predictor.predict_volume(ct).mask, scan.label, ct)
         inserted.append({"seed": seed, **found})
         sizes = ", ".join(
             f"{t['diameter_mm']:.0f} mm {'found' if t['detected'] else 'MISSED'}"
@@ -83,7 +117,7 @@ def main() -> None:
             f"{found['false_positive_components']} false-positive components"
         )
     abdomen = read_ct(args.real_ct / "dicom_series")
-    gas = _components(predictor.predict_volume(abdomen).mask, None, abdomen.spacing)
+    gas = _components(predictor.predict_volume(abdomen).mask, None, abdomen)
     print(f"upper abdomen: {gas['predicted_ml']:.2f} mL of false tumor")
 
     tumors = [t for case in inserted for t in case["tumors"]]
