@@ -109,6 +109,17 @@ PRESETS = {
         "augment_intensity": False,
         "tumor_sampling": "lesion",
     },
+    # The demo's settings with deep supervision on the two next-coarser levels (1/2, 1/4):
+    # the loss reaches the deeper layers directly, where a tumor against the chest wall or
+    # mediastinum must be told from them by shape and context rather than by intensity.
+    "cpu_noaug_lesion_spacing_ds2": {
+        **_CPU,
+        "pixel_mm": "auto",
+        "augment": False,
+        "augment_intensity": False,
+        "tumor_sampling": "lesion",
+        "deep_supervision": 2,
+    },
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
     "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
     # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),

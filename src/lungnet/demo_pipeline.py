@@ -87,6 +87,7 @@ class DemoConfig:
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
     patch_size: int | None = None  # train on patches; None: whole slices
     context_slices: int | None = None  # neighbours on each side as input; None: the recipe's
+    deep_supervision: int = 0  # extra U-Net outputs at 1/2, 1/4, ... trained with the loss
     tumor_sampling: str | None = None  # "slice" or "lesion"; None: the recipe's
     batch_size: int = 8
     max_epochs: int = 30
@@ -226,6 +227,7 @@ def run_demo(
                     augment_intensity=config.augment_intensity,
                     patch_size=config.patch_size,
                     context_slices=config.context_slices,
+                    deep_supervision=config.deep_supervision,
                     tumor_sampling=config.tumor_sampling,
                     check_val_every_n_epoch=config.val_every,
                     precision=config.precision,

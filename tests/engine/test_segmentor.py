@@ -50,6 +50,22 @@ def test_bce_dice_adds_the_dice_term_to_bce():
     )
 
 
+def test_deep_supervision_loss_weights_halve_per_level_against_the_average_pooled_mask():
+    torch.manual_seed(0)
+    task = TumorSegmentationTask({"base_channels": 2, "depth": 3}, loss="bce_dice")
+    target = (torch.rand(2, 1, 8, 8) > 0.7).float()
+    levels = [torch.randn(2, 1, 8, 8), torch.randn(2, 1, 4, 4), torch.randn(2, 1, 2, 2)]
+    expected = (
+        task.compute_loss(levels[0], target)
+        + 0.5 * task.compute_loss(levels[1], torch.nn.functional.avg_pool2d(target, 2))
+        + 0.25 * task.compute_loss(levels[2], torch.nn.functional.avg_pool2d(target, 4))
+    ) / 1.75
+    assert task.deep_supervision_loss(levels, target).item() == pytest.approx(expected.item())
+    assert task.deep_supervision_loss(levels[:1], target).item() == pytest.approx(
+        task.compute_loss(levels[0], target).item()
+    )
+
+
 def test_per_volume_dice_equals_3d_dice_of_each_case():
     rng = np.random.default_rng(0)
     pred = rng.random((6, 8, 8)) > 0.6

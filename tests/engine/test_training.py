@@ -140,6 +140,20 @@ def test_bad_settings_are_config_errors_that_name_the_flag(slice_folder, tmp_pat
         train(tiny_config(slice_folder, tmp_path, precision="fp8"))
     with pytest.raises(ConfigError, match=r"tumor_fraction \(--tumor-fraction\) must be < 1"):
         train(tiny_config(slice_folder, tmp_path, tumor_fraction=1.0))
+    with pytest.raises(ConfigError, match=r"deep_supervision \(--deep-supervision\) must be below"):
+        train(tiny_config(slice_folder, tmp_path, deep_supervision=2))
+
+
+def test_deep_supervision_trains_and_its_checkpoint_predicts_with_the_full_output(
+    slice_folder, tmp_path
+):
+    from lungnet.checkpoints import load_checkpoint
+
+    result = train(tiny_config(slice_folder, tmp_path, deep_supervision=1))
+    loaded = load_checkpoint(result.best_checkpoint)
+    assert loaded.model.deep_supervision == 1
+    x = torch.randn(1, loaded.model.in_channels, 32, 32)
+    assert loaded.model.eval()(x).shape == (1, 1, 32, 32)
 
 
 def test_resume_from_last_continues_at_the_right_step(trained_run, tmp_path):

@@ -96,6 +96,8 @@ def test_channels_last_gives_the_same_logits():
         ({"depth": 0}, "depth must be an int >= 1"),
         ({"base_channels": 2.5}, "base_channels must be an int"),
         ({"out_channels": True}, "out_channels must be an int"),
+        ({"depth": 2, "deep_supervision": 2}, r"deep_supervision must be an int in 0..1"),
+        ({"deep_supervision": -1}, "deep_supervision must be an int"),
     ],
 )
 def test_invalid_parameters_are_refused_by_name(kwargs, match):
@@ -106,3 +108,28 @@ def test_invalid_parameters_are_refused_by_name(kwargs, match):
 def test_wrong_input_channels_are_refused():
     with pytest.raises(ValueError, match=r"expects input \(B, 3, H, W\)"):
         UNet(in_channels=3, base_channels=4, depth=2)(torch.randn(1, 1, 16, 16))
+
+
+def test_deep_supervision_adds_one_output_per_coarser_level_of_the_expanding_path():
+    net = UNet(in_channels=3, base_channels=4, depth=3, deep_supervision=2).eval()
+    x = torch.randn(2, 3, 50, 37)  # not a multiple of 8: padded inside, cropped back
+    levels = net.forward_levels(x)
+    assert [tuple(o.shape) for o in levels] == [(2, 1, 50, 37), (2, 1, 25, 19), (2, 1, 13, 10)]
+    assert torch.equal(levels[0], net(x))
+
+
+def test_deep_supervision_heads_hold_the_only_extra_weights_and_forward_ignores_them():
+    plain = UNet(base_channels=4, depth=3)
+    deep = UNet(base_channels=4, depth=3, deep_supervision=2)
+    extra = set(deep.state_dict()) - set(plain.state_dict())
+    assert extra and all(name.startswith("aux_heads.") for name in extra)
+    deep.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.randn(1, 1, 32, 32)
+    assert torch.equal(deep.eval()(x), plain.eval()(x))
+
+
+def test_config_names_deep_supervision_only_when_it_is_on():
+    assert "deep_supervision" not in UNet(base_channels=4).config
+    config = UNet(base_channels=4, deep_supervision=1).config
+    assert config["deep_supervision"] == 1
+    assert UNet(**config).config == config

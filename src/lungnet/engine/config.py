@@ -113,6 +113,13 @@ class TrainConfig:
     )
     base_channels: int = option(64, help="U-Net width at full resolution", metavar="N", minimum=1)
     depth: int = option(4, help="U-Net poolings", metavar="N", minimum=1)
+    deep_supervision: int = option(
+        0,
+        help="extra U-Net outputs at 1/2, 1/4, ... resolution trained with the loss, weighted "
+        "1/2, 1/4, ... (nnU-Net's deep supervision); at most --depth - 1; 0: off",
+        metavar="N",
+        minimum=0,
+    )
     norm: str | None = option(
         None,
         help=f"normalization after each convolution: none (classic U-Net) or batch {_FROM_RECIPE}",
@@ -233,6 +240,12 @@ class TrainConfig:
 
         check_options(self)
         canonical_precision(self.precision)
+        if self.deep_supervision >= self.depth:
+            raise ConfigError(
+                f"deep_supervision (--deep-supervision) must be below depth (--depth "
+                f"{self.depth}): heads go on the coarser levels of the expanding path, got "
+                f"{self.deep_supervision}"
+            )
         if self.folds is None:
             if str(self.fold) != "0":
                 raise ConfigError("fold (--fold) needs folds (--folds K)")

@@ -247,6 +247,24 @@ class TumorSegmentationTask(L.LightningModule):
             loss = loss + soft_dice_loss(logits, target)
         return loss
 
+    def deep_supervision_loss(
+        self, levels: list[torch.Tensor], target: torch.Tensor
+    ) -> torch.Tensor:
+        """The loss of every output of :meth:`UNet.forward_levels`, weighted 1, 1/2, 1/4, ...
+        (normalized to sum to 1) as nnU-Net weights its deep supervision.
+
+        A coarser output is compared with the mask average-pooled to its size: the share of
+        tumor in each of its pixels, so a tumor smaller than one coarse pixel still counts.
+        """
+        weights = [0.5**i for i in range(len(levels))]
+        total = 0.0
+        for i, (logits, weight) in enumerate(zip(levels, weights, strict=True)):
+            scaled = (
+                target.float() if i == 0 else F.avg_pool2d(target.float(), 2**i, ceil_mode=True)
+            )
+            total = total + weight * self.compute_loss(logits, scaled)
+        return total / sum(weights)
+
     def on_fit_start(self) -> None:
         if self.patches is not None:
             self.patches.generator.manual_seed(self._augment_seed + self.global_rank)
@@ -266,8 +284,13 @@ class TumorSegmentationTask(L.LightningModule):
         return batch
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        logits = self(batch["image"])
-        loss = self.compute_loss(logits, batch["mask"])
+        if getattr(self.model, "deep_supervision", 0):
+            levels = self.model.forward_levels(batch["image"])
+            loss = self.deep_supervision_loss(levels, batch["mask"])
+            logits = levels[0]
+        else:
+            logits = self(batch["image"])
+            loss = self.compute_loss(logits, batch["mask"])
         b = logits.shape[0]
         # No sync_dist on training logs: an all-reduce every step would slow DDP for a
         # number that is only watched; rank 0 logs its own share.

@@ -185,6 +185,7 @@ def train(config: TrainConfig) -> TrainResult:
             "base_channels": config.base_channels,
             "depth": config.depth,
             "norm": config.norm,
+            **({"deep_supervision": config.deep_supervision} if config.deep_supervision else {}),
         },
         context_slices=config.context_slices,
         preprocess=dm.preprocess_config,

@@ -59,6 +59,10 @@ class UNet(nn.Module):
         base_channels: feature maps at full resolution (the original: 64).
         depth: number of 2x poolings (the original: 4).
         norm: one of :data:`NORMS`, after every convolution (the original: ``"none"``).
+        deep_supervision: extra 1x1 logit heads on the expanding path's coarser levels
+            (1/2, 1/4, ... resolution), for :meth:`forward_levels`; at most ``depth - 1``.
+            Training on them sends the loss straight into the deeper layers (nnU-Net's deep
+            supervision); :meth:`forward` never computes them.
 
     Shapes:
         input ``(B, in_channels, H, W)`` float; output ``(B, out_channels, H, W)`` logits.
@@ -71,6 +75,7 @@ class UNet(nn.Module):
         base_channels: int = 64,
         depth: int = 4,
         norm: str = "none",
+        deep_supervision: int = 0,
     ) -> None:
         super().__init__()
         for name, value, low in (
@@ -83,11 +88,21 @@ class UNet(nn.Module):
                 raise ValueError(f"UNet {name} must be an int >= {low}, got {value!r}")
         if norm not in NORMS:
             raise ValueError(f"UNet norm must be one of {NORMS}, got {norm!r}")
+        if (
+            isinstance(deep_supervision, bool)
+            or not isinstance(deep_supervision, int)
+            or not 0 <= deep_supervision < depth
+        ):
+            raise ValueError(
+                f"UNet deep_supervision must be an int in 0..{depth - 1} (depth - 1), "
+                f"got {deep_supervision!r}"
+            )
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.base_channels = base_channels
         self.depth = depth
         self.norm = norm
+        self.deep_supervision = deep_supervision
         widths = [base_channels * 2**i for i in range(depth + 1)]
         self.inc = DoubleConv(in_channels, widths[0], norm)
         self.downs = nn.ModuleList(DoubleConv(widths[i], widths[i + 1], norm) for i in range(depth))
@@ -95,17 +110,29 @@ class UNet(nn.Module):
             _Up(widths[i + 1], widths[i], widths[i], norm) for i in reversed(range(depth))
         )
         self.outc = nn.Conv2d(widths[0], out_channels, kernel_size=1)
+        # Head i reads the expanding path at 1/2**i resolution (level i's widths[i] maps).
+        self.aux_heads = nn.ModuleList(
+            nn.Conv2d(widths[i], out_channels, kernel_size=1)
+            for i in range(1, deep_supervision + 1)
+        )
 
     @property
     def config(self) -> dict[str, Any]:
-        """Constructor arguments as a plain dict (stored in checkpoints; ``UNet(**config)``)."""
-        return {
+        """Constructor arguments as a plain dict (stored in checkpoints; ``UNet(**config)``).
+
+        ``deep_supervision`` appears only when on, so that the config of a network without
+        it reads as before (a run resumed from an older checkpoint compares configs).
+        """
+        config = {
             "in_channels": self.in_channels,
             "out_channels": self.out_channels,
             "base_channels": self.base_channels,
             "depth": self.depth,
             "norm": self.norm,
         }
+        if self.deep_supervision:
+            config["deep_supervision"] = self.deep_supervision
+        return config
 
     @property
     def size_multiple(self) -> int:
@@ -113,6 +140,16 @@ class UNet(nn.Module):
         return 2**self.depth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(x, aux=False)[0]
+
+    def forward_levels(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Full-resolution logits, then those of each deep-supervision head (coarsest last).
+
+        Head ``i`` gives ``(B, out_channels, ceil(H / 2**i), ceil(W / 2**i))`` logits.
+        """
+        return self._run(x, aux=True)
+
+    def _run(self, x: torch.Tensor, aux: bool) -> list[torch.Tensor]:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"UNet expects input (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
@@ -128,7 +165,13 @@ class UNet(nn.Module):
         for down in self.downs:
             skips.append(down(F.max_pool2d(skips[-1], 2)))
         y = skips.pop()
+        coarse: list[torch.Tensor] = []
         for up in self.ups:
             y = up(y, skips.pop())
-        logits = self.outc(y)
-        return logits[..., :h, :w] if (pad_h or pad_w) else logits
+            level = len(skips)  # y is now at 1/2**level resolution
+            if aux and 1 <= level <= self.deep_supervision:
+                coarse.append(self.aux_heads[level - 1](y))
+        outputs = [self.outc(y), *reversed(coarse)]
+        if not (pad_h or pad_w):
+            return outputs
+        return [out[..., : -(-h // 2**i), : -(-w // 2**i)] for i, out in enumerate(outputs)]
