@@ -43,6 +43,7 @@ _CPU = dict(
     pixel_mm=None,  # spelled out: the field of view resized to the size, as when these ran
     recipe="lungnet",
     tumor_sampling="slice",  # spelled out: the lungnet recipe had slice sampling then
+    deep_supervision=0,  # spelled out: the lungnet recipe had none then
     batch_size=8,
     max_epochs=40,
     steps_per_epoch=100,

@@ -91,7 +91,7 @@ class DemoConfig:
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
     patch_size: int | None = None  # train on patches; None: whole slices
     context_slices: int | None = None  # neighbours on each side as input; None: the recipe's
-    deep_supervision: int = 0  # extra U-Net outputs at 1/2, 1/4, ... trained with the loss
+    deep_supervision: int | None = None  # extra U-Net outputs at 1/2, 1/4, ...; None: the recipe's
     tumor_sampling: str | None = None  # "slice" or "lesion"; None: the recipe's
     batch_size: int = 8
     max_epochs: int = 30
