@@ -75,6 +75,15 @@ def test_a_recipe_fills_the_settings_left_unset_and_explicit_ones_win():
         TrainConfig(data_dir="d", recipe="fast")
 
 
+def test_the_lungnet_recipe_deep_supervision_fits_a_shallower_u_net():
+    from lungnet.engine.config import TrainConfig
+
+    assert TrainConfig(data_dir="d").deep_supervision == 0
+    assert TrainConfig(data_dir="d", recipe="lungnet").deep_supervision == 2
+    assert TrainConfig(data_dir="d", recipe="lungnet", depth=2).deep_supervision == 1
+    assert TrainConfig(data_dir="d", recipe="lungnet", deep_supervision=0).deep_supervision == 0
+
+
 def test_the_recipe_reaches_training_from_the_command_line():
     from lungnet.commands.train import add_arguments
     from lungnet.engine.config import TrainConfig
