@@ -175,9 +175,7 @@ def main() -> None:
         if args.compare_src is not None:
             for workers in (1, 2):
                 commands[f"compared {workers} worker{'s' if workers > 1 else ''}"] = (
-                    lungnet_command(
-                        data, out, args.target, args.clip, workers, args.compare_src.resolve()
-                    )
+                    lungnet_command(data, out, args.target, args.clip, workers, args.compare_src)
                 )
         measured = alternate_in_fresh_process(commands, args.repeats, out)
 

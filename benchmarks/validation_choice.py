@@ -24,6 +24,8 @@ def chosen_row(checkpoint: Path) -> dict:
 
     from lungnet.inference.postprocess import PostProcessing
 
+    if not checkpoint.is_file():
+        raise SystemExit(f"validation_choice: {checkpoint}: not found")
     hyper = torch.load(checkpoint, map_location="cpu", weights_only=True)["hyper_parameters"]
     entry = hyper.get("postprocess")
     if not entry or "candidates" not in entry:

@@ -121,7 +121,7 @@ class TrainConfig:
         None,
         help="extra U-Net outputs at 1/2, 1/4, ... resolution trained with the loss, weighted "
         "1/2, 1/4, ... (nnU-Net's deep supervision); at most --depth - 1; 0: off "
-        f"{_FROM_RECIPE}, at most --depth - 1",
+        f"{_FROM_RECIPE}",
         metavar="N",
         minimum=0,
     )

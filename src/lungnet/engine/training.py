@@ -185,7 +185,7 @@ def train(config: TrainConfig) -> TrainResult:
             "base_channels": config.base_channels,
             "depth": config.depth,
             "norm": config.norm,
-            **({"deep_supervision": config.deep_supervision} if config.deep_supervision else {}),
+            "deep_supervision": config.deep_supervision,
         },
         context_slices=config.context_slices,
         preprocess=dm.preprocess_config,
