@@ -91,6 +91,7 @@ class DemoConfig:
     recipe: str = "lungnet"  # loss, norm, context, schedule, augmentation
     augment: bool | None = None  # spatial augmentation; None: the recipe's
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
+    fov_crop: float | None = None  # share of slices cut like a cropped scan; None: the recipe's
     patch_size: int | None = None  # train on patches; None: whole slices
     context_slices: int | None = None  # neighbours on each side as input; None: the recipe's
     deep_supervision: int | None = None  # extra U-Net outputs at 1/2, 1/4, ...; None: the recipe's
@@ -231,6 +232,7 @@ def run_demo(
                     seed=config.seed,
                     augment=config.augment,
                     augment_intensity=config.augment_intensity,
+                    fov_crop=config.fov_crop,
                     patch_size=config.patch_size,
                     context_slices=config.context_slices,
                     deep_supervision=config.deep_supervision,

@@ -32,6 +32,7 @@ RECIPES: dict[str, dict[str, object]] = {
         context_slices=0,
         augment=True,
         augment_intensity=False,
+        fov_crop=0.0,
         tumor_sampling="slice",
         deep_supervision=0,
     ),
@@ -49,6 +50,7 @@ RECIPES: dict[str, dict[str, object]] = {
         context_slices=1,
         augment=False,
         augment_intensity=False,
+        fov_crop=0.0,
         tumor_sampling="lesion",
         deep_supervision=2,
     ),
@@ -156,6 +158,14 @@ class TrainConfig:
         None,
         help="contrast, brightness, blur and noise augmentation of training batches "
         f"{_FROM_RECIPE}",
+    )
+    fov_crop: float | None = option(
+        None,
+        help="chance that a training slice is cut like a cropped scan: sides filled with air, "
+        f"the context on one side repeated as at a scan's end; 0: never {_FROM_RECIPE}",
+        metavar="P",
+        minimum=0,
+        maximum=1,
     )
     patch_size: int | None = option(
         None,

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,10 +17,13 @@ from torch import nn
 from lungnet.checkpoints import CHECKPOINT_MARKER, CHECKPOINT_VERSION
 from lungnet.choices import LOSSES, LR_SCHEDULES
 from lungnet.data.patches import RandomPatches
+from lungnet.data.field_of_view import FieldOfViewCrop
 from lungnet.data.transforms import AugmentConfig, BatchAugment
 from lungnet.evaluation.metrics import EMPTY_DICE
 from lungnet.masks import THRESHOLD
 from lungnet.models.unet import UNet
+from lungnet.preprocessing.config import PreprocessConfig
+from lungnet.preprocessing.slices import PAD_HU, normalize
 
 __all__ = [
     "TumorSegmentationTask",
@@ -153,6 +157,9 @@ class TumorSegmentationTask(L.LightningModule):
             device; None turns augmentation off.
         augment_seed: seed of the augmentation's (and patches') random generator (offset by
             the rank).
+        fov_crop: chance that a training sample is cut like a cropped scan
+            (:class:`FieldOfViewCrop`, on the device, after the patches); 0: never. Needs
+            ``preprocess`` for the intensity of air.
         patch_size: train on random ``patch_size`` squares of the slices, each holding
             tumor when its slice has any (:class:`RandomPatches`); None: whole slices.
         channels_last: run the network in channels_last memory format (fast on CUDA
@@ -177,6 +184,7 @@ class TumorSegmentationTask(L.LightningModule):
         lr_schedule: str = "constant",
         augment: dict[str, Any] | None = None,
         augment_seed: int = 0,
+        fov_crop: float = 0.0,
         patch_size: int | None = None,
         channels_last: bool = False,
         num_sample_figures: int = 3,
@@ -212,6 +220,16 @@ class TumorSegmentationTask(L.LightningModule):
         )
         self._augment_seed = augment_seed
         self.patches = None if patch_size is None else RandomPatches(patch_size, seed=augment_seed)
+        self.fov_crop = None
+        if fov_crop > 0:
+            if preprocess is None:
+                raise ValueError("fov_crop needs preprocess, for the intensity of air")
+            air = normalize(np.array([PAD_HU], np.float32), PreprocessConfig.from_dict(preprocess))[
+                0
+            ]
+            self.fov_crop = FieldOfViewCrop(
+                fov_crop, float(air), context_slices=context_slices, seed=augment_seed
+            )
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # Built by hand (not save_hyperparameters()) so the checkpoint holds plain values
@@ -227,6 +245,7 @@ class TumorSegmentationTask(L.LightningModule):
                 "lr_schedule": lr_schedule,
                 "augment": None if augment is None else AugmentConfig(**augment).to_dict(),
                 "augment_seed": int(augment_seed),
+                "fov_crop": float(fov_crop),
                 "patch_size": None if patch_size is None else int(patch_size),
                 "train": dict(train or {}),
                 **({} if postprocess is None else {"postprocess": dict(postprocess)}),
@@ -271,12 +290,16 @@ class TumorSegmentationTask(L.LightningModule):
         if self.augmenter is not None:
             # Each DDP rank augments its own share of the batch: give it its own stream.
             self.augmenter.generator.manual_seed(self._augment_seed + self.global_rank)
+        if self.fov_crop is not None:
+            self.fov_crop.generator.manual_seed(self._augment_seed + self.global_rank)
 
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
         """Augments training batches where they now lie (the GPU on CUDA); never validation."""
         training = self._trainer is not None and self.trainer.training
         if self.patches is not None and training:
             batch["image"], batch["mask"] = self.patches(batch["image"], batch["mask"])
+        if self.fov_crop is not None and training:
+            batch["image"], batch["mask"] = self.fov_crop(batch["image"], batch["mask"])
         if self.augmenter is not None and training:
             batch["image"], batch["mask"] = self.augmenter(batch["image"], batch["mask"])
         if self.channels_last:

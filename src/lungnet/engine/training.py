@@ -194,6 +194,7 @@ def train(config: TrainConfig) -> TrainResult:
         lr_schedule=config.lr_schedule,
         augment=_augment_settings(config),
         augment_seed=config.seed,
+        fov_crop=config.fov_crop,
         patch_size=config.patch_size,
         channels_last=hardware.channels_last,
         num_sample_figures=config.num_sample_figures,
