@@ -16,8 +16,8 @@ from torch import nn
 
 from lungnet.checkpoints import CHECKPOINT_MARKER, CHECKPOINT_VERSION
 from lungnet.choices import LOSSES, LR_SCHEDULES
-from lungnet.data.patches import RandomPatches
 from lungnet.data.field_of_view import FieldOfViewCrop
+from lungnet.data.patches import RandomPatches
 from lungnet.data.transforms import AugmentConfig, BatchAugment
 from lungnet.evaluation.metrics import EMPTY_DICE
 from lungnet.masks import THRESHOLD
