@@ -195,6 +195,45 @@ def test_augmentation_changes_training_batches_and_never_validation(slice_folder
         assert torch.equal(batch["image"], raw) and torch.equal(batch["mask"], raw_mask)
 
 
+def test_fov_crop_cuts_training_batches_to_air_and_never_validation(slice_folder, tmp_path):
+    from lungnet.preprocessing.config import PreprocessConfig
+    from lungnet.preprocessing.slices import PAD_HU, normalize
+
+    dm = LungDataModule(slice_folder, batch_size=4)
+    task = TumorSegmentationTask(
+        {"base_channels": 2, "depth": 1},
+        preprocess=dm.preprocess_config,
+        fov_crop=1.0,
+        num_sample_figures=0,
+    )
+    air = float(normalize(np.array([PAD_HU]), PreprocessConfig.from_dict(dm.preprocess_config))[0])
+    spy = _BatchSpy()
+    trainer = L.Trainer(
+        default_root_dir=tmp_path,
+        max_epochs=1,
+        limit_train_batches=2,
+        callbacks=[spy],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(task, datamodule=dm)
+    assert task.hparams["fov_crop"] == 1.0
+    ds = dm.train_dataset
+    for batch in spy.train:
+        raw = torch.stack([ds[i]["image"] for i in batch["index"].tolist()])
+        changed = (batch["image"] != raw).flatten(1).any(1)
+        assert (batch["image"][~torch.eq(batch["image"], raw)] == air).all()
+        assert changed.any()
+    for batch in spy.val:
+        raw = torch.stack([dm.val_dataset[i]["image"] for i in batch["index"].tolist()])
+        assert torch.equal(batch["image"], raw)
+    with pytest.raises(ValueError, match="fov_crop needs preprocess"):
+        TumorSegmentationTask({"base_channels": 2, "depth": 1}, fov_crop=0.5)
+
+
 def test_patch_training_crops_training_batches_and_keeps_validation_whole(slice_folder, tmp_path):
     dm = LungDataModule(slice_folder, batch_size=4)
     task = TumorSegmentationTask(
