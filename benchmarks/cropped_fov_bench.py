@@ -10,8 +10,9 @@ post-processing:
 
 - **Tumor-free:** phantoms ``9300..`` without tumors. Every component is a false positive;
   those touching a face of the crop are counted apart (a cut, rather than the anatomy).
-- **With tumors:** phantoms ``9400..`` with 1-3 tumors of the default cohort. A tumor counts
-  in the crop when its centre lies inside; found means a predicted component overlaps it.
+- **With tumors:** phantoms ``9400..`` with 1-3 tumors of the default cohort. Only the
+  tumors whose centre lies inside the crop are counted, in both views; found means a
+  predicted component overlaps it. A tumor outside the crop is no false positive when whole.
 
 The crop is 180 x 150 mm in-plane around the body's centre (shifted by up to 20 mm) and
 170 mm along z inside the lungs' height: the shared chest crop's size. Phantoms are 256 px
@@ -66,8 +67,20 @@ def _write(path: Path, hu: np.ndarray, affine: np.ndarray) -> Path:
     return path
 
 
-def _count(mask: np.ndarray, truth: np.ndarray, spacing) -> dict:
-    from lungnet.evaluation.lesions import label_lesions, lesion_detections
+def _found(mask: np.ndarray, truth: np.ndarray, spacing) -> dict:
+    from lungnet.evaluation.lesions import lesion_detections
+
+    tumors = lesion_detections(mask, truth, spacing)
+    return {
+        "tumors_10mm_or_more": sum(t["diameter_mm"] >= 10 for t in tumors),
+        "found_10mm_or_more": sum(t["detected"] for t in tumors if t["diameter_mm"] >= 10),
+        "tumors_under_10mm": sum(t["diameter_mm"] < 10 for t in tumors),
+        "found_under_10mm": sum(t["detected"] for t in tumors if t["diameter_mm"] < 10),
+    }
+
+
+def _false_positives(mask: np.ndarray, truth: np.ndarray) -> dict:
+    from lungnet.evaluation.lesions import label_lesions
 
     labels, count = label_lesions(mask)
     false, at_cut = 0, 0
@@ -79,19 +92,11 @@ def _count(mask: np.ndarray, truth: np.ndarray, spacing) -> dict:
         at_cut += bool(
             (where.min(0) == 0).any() or (where.max(0) == np.array(mask.shape) - 1).any()
         )
-    tumors = lesion_detections(mask, truth, spacing)
-    return {
-        "false_positive_components": false,
-        "false_positives_touching_a_face": at_cut,
-        "tumors_10mm_or_more": sum(t["diameter_mm"] >= 10 for t in tumors),
-        "found_10mm_or_more": sum(t["detected"] for t in tumors if t["diameter_mm"] >= 10),
-        "tumors_under_10mm": sum(t["diameter_mm"] < 10 for t in tumors),
-        "found_under_10mm": sum(t["detected"] for t in tumors if t["diameter_mm"] < 10),
-    }
+    return {"false_positive_components": false, "false_positives_touching_a_face": at_cut}
 
 
 def _in_crop(label: np.ndarray, box) -> np.ndarray:
-    """The tumors of ``label`` whose centre lies inside ``box``, cut to it."""
+    """The tumors of ``label`` whose centre lies inside ``box`` (the whole scan's grid)."""
     from lungnet.evaluation.lesions import label_lesions
 
     labels, count = label_lesions(label)
@@ -100,7 +105,7 @@ def _in_crop(label: np.ndarray, box) -> np.ndarray:
         centre = np.argwhere(labels == i).mean(0)
         if all(s.start <= c < s.stop for s, c in zip(box, centre, strict=True)):
             keep |= labels == i
-    return keep[box]
+    return keep
 
 
 def main() -> None:
@@ -141,15 +146,21 @@ def main() -> None:
             whole = read_ct(_write(Path(tmp) / "whole.nii.gz", phantom.hu, phantom.affine))
             cropped = read_ct(_write(Path(tmp) / "crop.nii.gz", phantom.hu[box], affine))
             truth = phantom.label > 0
+            in_crop = _in_crop(truth, box)
             row = {"seed": seed, "crop_voxels": [[s.start, s.stop] for s in box], "models": {}}
             for name, predictor in predictors.items():
+                mask = predictor.predict_volume(whole).mask
+                cut = predictor.predict_volume(cropped).mask
+                # Both views count the same tumors: those the crop holds.
                 row["models"][name] = {
-                    "whole": _count(predictor.predict_volume(whole).mask, truth, phantom.spacing),
-                    "cropped": _count(
-                        predictor.predict_volume(cropped).mask,
-                        _in_crop(truth, box),
-                        phantom.spacing,
-                    ),
+                    "whole": {
+                        **_false_positives(mask, truth),
+                        **_found(mask, in_crop, phantom.spacing),
+                    },
+                    "cropped": {
+                        **_false_positives(cut, truth[box]),
+                        **_found(cut, in_crop[box], phantom.spacing),
+                    },
                 }
             print(seed, {Path(k).stem: v for k, v in row["models"].items()}, flush=True)
             rows.append(row)
