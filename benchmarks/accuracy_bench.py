@@ -135,6 +135,18 @@ PRESETS = {
         "deep_supervision": 2,
         "fov_crop": 0.3,
     },
+    # The recipe as it now stands (deep supervision, cut slices) on the 192 training
+    # phantoms of the data192 preset, whose validation and test phantoms it shares.
+    "cpu_noaug_lesion_spacing_ds2_fov30_data192": {
+        **_CPU,
+        "train_cases": 192,
+        "pixel_mm": "auto",
+        "augment": False,
+        "augment_intensity": False,
+        "tumor_sampling": "lesion",
+        "deep_supervision": 2,
+        "fov_crop": 0.3,
+    },
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
     "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
     # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),
