@@ -50,6 +50,15 @@ _CPU = dict(
     steps_per_epoch=100,
     val_every=4,
 )
+_CUT_SLICES = {
+    **_CPU,
+    "pixel_mm": "auto",
+    "augment": False,
+    "augment_intensity": False,
+    "tumor_sampling": "lesion",
+    "deep_supervision": 2,
+    "fov_crop": 0.3,
+}
 PRESETS = {
     # Spelled out, not left to the recipe: the lungnet recipe had augmentation when these ran.
     "cpu": {**_CPU, "augment": True, "augment_intensity": True},
@@ -126,27 +135,10 @@ PRESETS = {
     # models with no false positive on whole tumor-free phantoms had several on the same
     # phantoms cropped to 18 x 15 x 17 cm, most touching a cut
     # (cropped_fov_*.json from benchmarks/cropped_fov_bench.py).
-    "cpu_noaug_lesion_spacing_ds2_fov30": {
-        **_CPU,
-        "pixel_mm": "auto",
-        "augment": False,
-        "augment_intensity": False,
-        "tumor_sampling": "lesion",
-        "deep_supervision": 2,
-        "fov_crop": 0.3,
-    },
+    "cpu_noaug_lesion_spacing_ds2_fov30": _CUT_SLICES,
     # The recipe as it now stands (deep supervision, cut slices) on the 192 training
     # phantoms of the data192 preset, whose validation and test phantoms it shares.
-    "cpu_noaug_lesion_spacing_ds2_fov30_data192": {
-        **_CPU,
-        "train_cases": 192,
-        "pixel_mm": "auto",
-        "augment": False,
-        "augment_intensity": False,
-        "tumor_sampling": "lesion",
-        "deep_supervision": 2,
-        "fov_crop": 0.3,
-    },
+    "cpu_noaug_lesion_spacing_ds2_fov30_data192": {**_CUT_SLICES, "train_cases": 192},
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
     "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
     # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),

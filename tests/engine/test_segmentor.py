@@ -165,12 +165,8 @@ class _BatchSpy(L.Callback):
         self.val.append({k: v.clone() for k, v in batch.items()})
 
 
-def test_augmentation_changes_training_batches_and_never_validation(slice_folder, tmp_path):
-    dm = LungDataModule(slice_folder, batch_size=4)
-    aug = {"probability": 1.0}
-    task = TumorSegmentationTask(
-        {"base_channels": 2, "depth": 1}, augment=aug, num_sample_figures=0
-    )
+def _fit_with_spy(task, dm, tmp_path) -> _BatchSpy:
+    """Two training steps and one validation, keeping a copy of every batch the task saw."""
     spy = _BatchSpy()
     trainer = L.Trainer(
         default_root_dir=tmp_path,
@@ -184,6 +180,16 @@ def test_augmentation_changes_training_batches_and_never_validation(slice_folder
         num_sanity_val_steps=0,
     )
     trainer.fit(task, datamodule=dm)
+    return spy
+
+
+def test_augmentation_changes_training_batches_and_never_validation(slice_folder, tmp_path):
+    dm = LungDataModule(slice_folder, batch_size=4)
+    aug = {"probability": 1.0}
+    task = TumorSegmentationTask(
+        {"base_channels": 2, "depth": 1}, augment=aug, num_sample_figures=0
+    )
+    spy = _fit_with_spy(task, dm, tmp_path)
     ds = dm.train_dataset
     for batch in spy.train:
         raw = torch.stack([ds[i]["image"] for i in batch["index"].tolist()])
@@ -207,19 +213,7 @@ def test_fov_crop_cuts_training_batches_to_air_and_never_validation(slice_folder
         num_sample_figures=0,
     )
     air = float(normalize(np.array([PAD_HU]), PreprocessConfig.from_dict(dm.preprocess_config))[0])
-    spy = _BatchSpy()
-    trainer = L.Trainer(
-        default_root_dir=tmp_path,
-        max_epochs=1,
-        limit_train_batches=2,
-        callbacks=[spy],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
-    trainer.fit(task, datamodule=dm)
+    spy = _fit_with_spy(task, dm, tmp_path)
     assert task.hparams["fov_crop"] == 1.0
     ds = dm.train_dataset
     for batch in spy.train:
@@ -239,26 +233,14 @@ def test_patch_training_crops_training_batches_and_keeps_validation_whole(slice_
     task = TumorSegmentationTask(
         {"base_channels": 2, "depth": 1}, patch_size=16, num_sample_figures=0
     )
-    spy = _BatchSpy()
-    trainer = L.Trainer(
-        default_root_dir=tmp_path,
-        max_epochs=1,
-        limit_train_batches=2,
-        callbacks=[spy],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
-    trainer.fit(task, datamodule=dm)
+    spy = _fit_with_spy(task, dm, tmp_path)
     assert task.hparams["patch_size"] == 16
     full = tuple(dm.val_dataset[0]["image"].shape[-2:])
     assert full[0] > 16
     for batch in spy.train:
         assert batch["image"].shape[-2:] == batch["mask"].shape[-2:] == (16, 16)
     assert spy.val and all(tuple(b["image"].shape[-2:]) == full for b in spy.val)
-    assert torch.isfinite(trainer.callback_metrics["train/loss"])
+    assert torch.isfinite(task.trainer.callback_metrics["train/loss"])
 
 
 class _LearningRates(L.Callback):
