@@ -74,7 +74,9 @@ class FieldOfViewCrop:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Cut a batch where it lies (CPU or GPU); same shapes, dtypes and device."""
         b, c, h, w = image.shape
-        boxes = self.kept(b, (h, w)).to(image.device)
+        kept = self.kept(b, (h, w))
+        cut = (kept[:, 1] - kept[:, 0] < h) | (kept[:, 3] - kept[:, 2] < w)
+        boxes = kept.to(image.device)
         rows = torch.arange(h, device=image.device)[None, :, None]
         cols = torch.arange(w, device=image.device)[None, None, :]
         inside = (
@@ -87,8 +89,7 @@ class FieldOfViewCrop:
         cut_mask = mask * inside.to(mask.dtype)
         k = self.context_slices
         if k > 0:
-            chosen = (boxes[:, 1] - boxes[:, 0] < h) | (boxes[:, 3] - boxes[:, 2] < w)
-            end = chosen.cpu() & (self._rand(b) < 0.5)
+            end = cut & (self._rand(b) < 0.5)
             below = self._rand(b) < 0.5
             centre = cut_image[:, k : k + 1]
             for side, channels in ((True, slice(0, k)), (False, slice(k + 1, c))):
