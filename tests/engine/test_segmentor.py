@@ -203,7 +203,7 @@ def test_augmentation_changes_training_batches_and_never_validation(slice_folder
 
 def test_fov_crop_cuts_training_batches_to_air_and_never_validation(slice_folder, tmp_path):
     from lungnet.preprocessing.config import PreprocessConfig
-    from lungnet.preprocessing.slices import PAD_HU, normalize
+    from lungnet.preprocessing.slices import pad_intensity
 
     dm = LungDataModule(slice_folder, batch_size=4)
     task = TumorSegmentationTask(
@@ -212,7 +212,7 @@ def test_fov_crop_cuts_training_batches_to_air_and_never_validation(slice_folder
         fov_crop=1.0,
         num_sample_figures=0,
     )
-    air = float(normalize(np.array([PAD_HU]), PreprocessConfig.from_dict(dm.preprocess_config))[0])
+    air = pad_intensity(PreprocessConfig.from_dict(dm.preprocess_config))
     spy = _fit_with_spy(task, dm, tmp_path)
     assert task.hparams["fov_crop"] == 1.0
     ds = dm.train_dataset

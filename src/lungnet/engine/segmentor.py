@@ -9,7 +9,6 @@ import logging
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,7 +22,7 @@ from lungnet.evaluation.metrics import EMPTY_DICE
 from lungnet.masks import THRESHOLD
 from lungnet.models.unet import UNet
 from lungnet.preprocessing.config import PreprocessConfig
-from lungnet.preprocessing.slices import PAD_HU, normalize
+from lungnet.preprocessing.slices import pad_intensity
 
 __all__ = [
     "TumorSegmentationTask",
@@ -224,11 +223,9 @@ class TumorSegmentationTask(L.LightningModule):
         if fov_crop > 0:
             if preprocess is None:
                 raise ValueError("fov_crop needs preprocess, for the intensity of air")
-            air = normalize(np.array([PAD_HU], np.float32), PreprocessConfig.from_dict(preprocess))[
-                0
-            ]
+            air = pad_intensity(PreprocessConfig.from_dict(preprocess))
             self.fov_crop = FieldOfViewCrop(
-                fov_crop, float(air), context_slices=context_slices, seed=augment_seed
+                fov_crop, air, context_slices=context_slices, seed=augment_seed
             )
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)

@@ -34,6 +34,7 @@ __all__ = [
     "linear_weights",
     "nearest_indices",
     "normalize",
+    "pad_intensity",
     "preprocess_image",
     "preprocess_mask",
     "array_planes",
@@ -59,6 +60,11 @@ def normalize(hu: np.ndarray | torch.Tensor, config: PreprocessConfig) -> np.nda
 
 #: HU that padding stands for: air, as around a patient.
 PAD_HU = -1000.0
+
+
+def pad_intensity(config: PreprocessConfig) -> float:
+    """The network intensity of :data:`PAD_HU` under ``config``'s normalization."""
+    return float(normalize(np.array([PAD_HU], np.float32), config)[0])
 
 
 @dataclass(frozen=True)
@@ -317,7 +323,7 @@ def preprocessed_plane_blocks(
     resize = _ChunkResizer(PLANES_PER_BLOCK, (shape_xyz[1], shape_xyz[0]), geometry.resized[::-1])
     blocks = np.empty((PLANES_PER_BLOCK, *config.target_size), np.float32)
     if not geometry.is_plain_resize:
-        blocks.fill(float(normalize(np.array([PAD_HU], np.float32), config)[0]))
+        blocks.fill(pad_intensity(config))
     rows, cols = geometry.source
     for first, chunk in planes:
         if len(chunk) > PLANES_PER_BLOCK:
