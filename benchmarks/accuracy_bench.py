@@ -132,9 +132,9 @@ PRESETS = {
         "deep_supervision": 2,
     },
     # The recipe (deep supervision) with three in ten training slices cut like a cropped scan:
-    # models with no false positive on whole tumor-free phantoms had several on the same
-    # phantoms cropped to 18 x 15 x 17 cm, most touching a cut
-    # (cropped_fov_*.json from benchmarks/cropped_fov_bench.py).
+    # the ds2 models, with no false positive on 8 whole tumor-free phantoms, had 5.25 and 2.75
+    # per phantom once cropped to 18 x 15 x 17 cm, most touching a cut
+    # (cropped_fov_ds2_vs_fov30_depth_rule.json from benchmarks/cropped_fov_bench.py).
     "cpu_noaug_lesion_spacing_ds2_fov30": _CUT_SLICES,
     # The recipe as it now stands (deep supervision, cut slices) on the 192 training
     # phantoms of the data192 preset, whose validation and test phantoms it shares.

@@ -17,8 +17,9 @@ post-processing:
 The crop is 180 x 150 mm in-plane around the body's centre (shifted by up to 20 mm) and
 170 mm along z inside the lungs' height: the shared chest crop's size. Phantoms are 256 px
 (1.2-1.7 mm pixels), written to NIfTI and read back as a user's scan would be. None of
-these phantoms trains, validates or tests any model, and nothing here chooses a setting
-unless a results file says it was used as validation.
+these phantoms trains or tests any model. They are the validation set for cropped scans:
+they chose ``--fov-crop 0.3`` for ``--recipe lungnet`` (against 0, on
+``cropped_fov_ds2_vs_fov30_depth_rule.json``).
 
 Writes ``cropped_fov_<tag>.json`` with its provenance.
 """
@@ -127,13 +128,17 @@ def main() -> None:
 
     import torch
 
+    from lungnet.errors import LungNetError
     from lungnet.inference import Predictor
     from lungnet.io import read_ct
     from lungnet.synthetic.phantom import make_phantom
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    predictors = {str(c): Predictor(c, device="cpu") for c in args.checkpoint}
+    try:
+        predictors = {str(c): Predictor(c, device="cpu") for c in args.checkpoint}
+    except LungNetError as e:
+        p.exit(2, f"cropped_fov_bench: {e}\n")
     rng = np.random.default_rng(0)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
