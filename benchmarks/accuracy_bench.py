@@ -139,6 +139,13 @@ PRESETS = {
     # The recipe as it now stands (deep supervision, cut slices) on the 192 training
     # phantoms of the data192 preset, whose validation and test phantoms it shares.
     "cpu_noaug_lesion_spacing_ds2_fov30_data192": {**_CUT_SLICES, "train_cases": 192},
+    # The recipe at finer pixels for small tumors, at the same cost per step: 192 px phantoms
+    # (~1.8 mm instead of ~2.7 mm, so a 10 mm tumor spans 5-6 pixels instead of 3-4) trained
+    # on 128 x 128 patches, each holding tumor when its slice has any; validated and
+    # predicted on whole slices. Missed tumors of the 128 px runs were mostly 10-20 mm and
+    # pleural, with a peak probability near 0
+    # (seen_vs_unseen_tumors_cpu_noaug_lesion_spacing_data192_seed1_depth_rule.json).
+    "cpu_noaug_lesion_spacing_ds2_fov30_hires": {**_CUT_SLICES, "size": 192, "patch_size": 128},
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
     "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
     # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),
