@@ -94,6 +94,16 @@ def test_cropped_field_of_view_training_comes_from_the_recipe_and_is_a_probabili
         TrainConfig(data_dir="d", fov_crop=1.5).check()
 
 
+def test_mirroring_comes_from_the_recipe_and_is_a_probability():
+    from lungnet.engine.config import RECIPES, TrainConfig
+
+    assert TrainConfig(data_dir="d").mirror == 0.0
+    assert TrainConfig(data_dir="d", recipe="lungnet").mirror == RECIPES["lungnet"]["mirror"]
+    assert TrainConfig(data_dir="d", recipe="lungnet", mirror=0.5).mirror == 0.5
+    with pytest.raises(ConfigError, match=r"mirror \(--mirror\) must be <= 1"):
+        TrainConfig(data_dir="d", mirror=1.5).check()
+
+
 def test_the_recipe_reaches_training_from_the_command_line():
     from lungnet.commands.train import add_arguments
     from lungnet.engine.config import TrainConfig

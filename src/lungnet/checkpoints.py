@@ -6,7 +6,7 @@ Training writes, and inference, resuming, benchmarks and tests read, one format:
         "lungnet_checkpoint": 1, "model": {UNet kwargs}, "context_slices": k,
         "preprocess": {PreprocessConfig.to_dict()}, "loss": ..., "learning_rate": ...,
         "lr_schedule": ..., "augment": {AugmentConfig} | None, "augment_seed": int,
-        "fov_crop": float (absent: 0), "patch_size": int | None,
+        "fov_crop": float (absent: 0), "patch_size": int | None, "mirror": float (absent: 0),
         "train": {training settings, for the record},
         "postprocess": {threshold, min_tumor_volume_mm3, lung_constraint,
                         min_peak_probability, min_depth_mm, chosen_on, candidates}

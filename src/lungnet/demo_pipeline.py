@@ -92,6 +92,7 @@ class DemoConfig:
     augment: bool | None = None  # spatial augmentation; None: the recipe's
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
     fov_crop: float | None = None  # share of slices cut like a cropped scan; None: the recipe's
+    mirror: float | None = None  # share of slices flipped left-right; None: the recipe's
     patch_size: int | None = None  # train on patches; None: whole slices
     context_slices: int | None = None  # neighbours on each side as input; None: the recipe's
     deep_supervision: int | None = None  # extra U-Net outputs at 1/2, 1/4, ...; None: the recipe's
@@ -233,6 +234,7 @@ def run_demo(
                     augment=config.augment,
                     augment_intensity=config.augment_intensity,
                     fov_crop=config.fov_crop,
+                    mirror=config.mirror,
                     patch_size=config.patch_size,
                     context_slices=config.context_slices,
                     deep_supervision=config.deep_supervision,

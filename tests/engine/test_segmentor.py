@@ -228,6 +228,22 @@ def test_fov_crop_cuts_training_batches_to_air_and_never_validation(slice_folder
         TumorSegmentationTask({"base_channels": 2, "depth": 1}, fov_crop=0.5)
 
 
+def test_mirror_flips_training_batches_left_right_and_never_validation(slice_folder, tmp_path):
+    dm = LungDataModule(slice_folder, batch_size=4)
+    task = TumorSegmentationTask({"base_channels": 2, "depth": 1}, mirror=1.0, num_sample_figures=0)
+    spy = _fit_with_spy(task, dm, tmp_path)
+    assert task.hparams["mirror"] == 1.0
+    ds = dm.train_dataset
+    for batch in spy.train:
+        raw = torch.stack([ds[i]["image"] for i in batch["index"].tolist()])
+        raw_mask = torch.stack([ds[i]["mask"] for i in batch["index"].tolist()])
+        assert torch.equal(batch["image"], raw.flip(-2))
+        assert torch.equal(batch["mask"], raw_mask.flip(-2))
+    for batch in spy.val:
+        raw = torch.stack([dm.val_dataset[i]["image"] for i in batch["index"].tolist()])
+        assert torch.equal(batch["image"], raw)
+
+
 def test_patch_training_crops_training_batches_and_keeps_validation_whole(slice_folder, tmp_path):
     dm = LungDataModule(slice_folder, batch_size=4)
     task = TumorSegmentationTask(

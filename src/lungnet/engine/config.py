@@ -33,6 +33,7 @@ RECIPES: dict[str, dict[str, object]] = {
         augment=True,
         augment_intensity=False,
         fov_crop=0.0,
+        mirror=0.0,
         tumor_sampling="slice",
         deep_supervision=0,
     ),
@@ -56,6 +57,7 @@ RECIPES: dict[str, dict[str, object]] = {
         augment=False,
         augment_intensity=False,
         fov_crop=0.3,
+        mirror=0.0,
         tumor_sampling="lesion",
         deep_supervision=2,
     ),
@@ -168,6 +170,14 @@ class TrainConfig:
         None,
         help="chance that a training slice is cut like a cropped scan: sides filled with air, "
         f"the context on one side repeated as at a scan's end; 0: never {_FROM_RECIPE}",
+        metavar="P",
+        minimum=0,
+        maximum=1,
+    )
+    mirror: float | None = option(
+        None,
+        help="chance that a training slice is flipped left-right (with its context and mask); "
+        f"0: never {_FROM_RECIPE}",
         metavar="P",
         minimum=0,
         maximum=1,

@@ -16,6 +16,7 @@ from torch import nn
 from lungnet.checkpoints import CHECKPOINT_MARKER, CHECKPOINT_VERSION
 from lungnet.choices import LOSSES, LR_SCHEDULES
 from lungnet.data.field_of_view import FieldOfViewCrop
+from lungnet.data.mirror import RandomMirror
 from lungnet.data.patches import RandomPatches
 from lungnet.data.transforms import AugmentConfig, BatchAugment
 from lungnet.evaluation.metrics import EMPTY_DICE
@@ -161,6 +162,8 @@ class TumorSegmentationTask(L.LightningModule):
             ``preprocess`` for the intensity of air.
         patch_size: train on random ``patch_size`` squares of the slices, each holding
             tumor when its slice has any (:class:`RandomPatches`); None: whole slices.
+        mirror: chance that a training sample is flipped left-right (:class:`RandomMirror`,
+            on the device, after the patches); 0: never.
         channels_last: run the network in channels_last memory format (fast on CUDA
             tensor cores; not stored in checkpoints).
         num_sample_figures: tumor-bearing val slices whose CT / ground truth / prediction
@@ -185,6 +188,7 @@ class TumorSegmentationTask(L.LightningModule):
         augment_seed: int = 0,
         fov_crop: float = 0.0,
         patch_size: int | None = None,
+        mirror: float = 0.0,
         channels_last: bool = False,
         num_sample_figures: int = 3,
         train: dict[str, Any] | None = None,
@@ -219,6 +223,7 @@ class TumorSegmentationTask(L.LightningModule):
         )
         self._augment_seed = augment_seed
         self.patches = None if patch_size is None else RandomPatches(patch_size, seed=augment_seed)
+        self.mirror = RandomMirror(mirror, seed=augment_seed) if mirror > 0 else None
         self.fov_crop = None
         if fov_crop > 0:
             if preprocess is None:
@@ -244,6 +249,7 @@ class TumorSegmentationTask(L.LightningModule):
                 "augment_seed": int(augment_seed),
                 "fov_crop": float(fov_crop),
                 "patch_size": None if patch_size is None else int(patch_size),
+                "mirror": float(mirror),
                 "train": dict(train or {}),
                 **({} if postprocess is None else {"postprocess": dict(postprocess)}),
             }
@@ -289,12 +295,16 @@ class TumorSegmentationTask(L.LightningModule):
             self.augmenter.generator.manual_seed(self._augment_seed + self.global_rank)
         if self.fov_crop is not None:
             self.fov_crop.generator.manual_seed(self._augment_seed + self.global_rank)
+        if self.mirror is not None:
+            self.mirror.generator.manual_seed(self._augment_seed + self.global_rank)
 
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
         """Augments training batches where they now lie (the GPU on CUDA); never validation."""
         training = self._trainer is not None and self.trainer.training
         if self.patches is not None and training:
             batch["image"], batch["mask"] = self.patches(batch["image"], batch["mask"])
+        if self.mirror is not None and training:
+            batch["image"], batch["mask"] = self.mirror(batch["image"], batch["mask"])
         if self.fov_crop is not None and training:
             batch["image"], batch["mask"] = self.fov_crop(batch["image"], batch["mask"])
         if self.augmenter is not None and training:

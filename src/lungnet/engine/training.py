@@ -195,6 +195,7 @@ def train(config: TrainConfig) -> TrainResult:
         augment=_augment_settings(config),
         augment_seed=config.seed,
         fov_crop=config.fov_crop,
+        mirror=config.mirror,
         patch_size=config.patch_size,
         channels_last=hardware.channels_last,
         num_sample_figures=config.num_sample_figures,
