@@ -12,6 +12,10 @@ which no benchmark trains, validates or tests on), exactly as ``lungnet predict`
 positives per scan and on the tumor-free scans. It is a validation set: recipes may be
 chosen on it; the accuracy benchmark's test sets stay scored once per candidate.
 
+Each model is scored with its stored post-processing, and again without its minimum depth
+and then without its minimum volume too (same probabilities): a tumor found only without
+them was lost to a rule that 8 validation phantoms chose, not to the network.
+
 Writes ``panel_<tag>.json`` with its provenance.
 """
 
@@ -24,31 +28,31 @@ from pathlib import Path
 from record import RESULTS_DIR, provenance, write_results
 
 PANEL_SEED = 9200
+_VARIANT_NAMES = ("stored", "without depth rule", "without depth and volume rules")
 
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def score(checkpoint: Path, data: Path, work: Path) -> dict:
-    """``checkpoint``'s evaluation summary on the panel in ``data`` (MSD layout)."""
-    from lungnet.evaluation.evaluate import evaluate_folders
-    from lungnet.inference import Predictor
+def _variants(stored) -> dict:
+    """The model's own post-processing, and the same with its size rules taken out one by
+    one: which of its misses the network made and which the rules chosen on 8 validation
+    phantoms made."""
+    import dataclasses
 
-    predictor = Predictor(checkpoint, device="auto")
-    predictions = work / "predictions"
-    for scan in sorted((data / "imagesTr").glob("*.nii.gz")):
-        outcome = predictor.predict_file(scan, predictions, overwrite=True)
-        if outcome.status == "failed":
-            raise SystemExit(f"panel_bench: {scan}: {outcome.message}")
-    summary = evaluate_folders(
-        predictions, data / "labelsTr", work / "evaluation", overwrite=True
-    ).summary
+    no_depth = dataclasses.replace(stored, min_depth_mm=0.0)
+    posts = (stored, no_depth, dataclasses.replace(no_depth, min_tumor_volume_mm3=0.0))
+    return dict(zip(_VARIANT_NAMES, posts, strict=True))
+
+
+def _summary_row(rows: list[dict]) -> dict:
+    from lungnet.evaluation.evaluate import summarize
+
+    summary = summarize(rows)
     dice = summary["metrics"]["dice"]["tumor_bearing"]
     detection = summary["detection"]
     return {
-        "checkpoint": str(checkpoint),
-        "postprocess": predictor.postprocessing.to_dict(),
         "dice_tumor_bearing_mean": dice["mean"],
         "dice_tumor_bearing_median": dice["median"],
         "tumors_found": f"{detection['detected']}/{detection['lesions']}",
@@ -58,6 +62,31 @@ def score(checkpoint: Path, data: Path, work: Path) -> dict:
         },
         "false_positive_components_per_scan": detection["false_positive_components_per_scan"],
         "tumor_free": summary["tumor_free"],
+    }
+
+
+def score(checkpoint: Path, data: Path) -> dict:
+    """``checkpoint`` on the panel in ``data`` (MSD layout), as ``lungnet predict`` and
+    ``lungnet evaluate`` would score it, under each post-processing of :func:`_variants`."""
+    from lungnet.evaluation.evaluate import case_row
+    from lungnet.inference import Predictor
+    from lungnet.io import read_ct
+    from lungnet.naming import case_name
+
+    predictor = Predictor(checkpoint, device="auto")
+    variants = _variants(predictor.postprocessing)
+    rows: dict[str, list[dict]] = {name: [] for name in variants}
+    for scan in sorted((data / "imagesTr").glob("*.nii.gz")):
+        ct = read_ct(scan)
+        truth = read_ct(data / "labelsTr" / scan.name).array
+        probabilities = predictor.predict_volume(ct).probabilities
+        for name, post in variants.items():
+            mask = post.apply(probabilities, ct.spacing, hu=ct.array)
+            rows[name].append(case_row(case_name(scan), mask, truth, ct.spacing))
+    return {
+        "checkpoint": str(checkpoint),
+        "postprocess": predictor.postprocessing.to_dict(),
+        **{name: _summary_row(variant_rows) for name, variant_rows in rows.items()},
     }
 
 
@@ -85,19 +114,20 @@ def main() -> None:
         data = write_msd_dataset(
             Path(tmp) / "panel", cases=args.cases, seed=PANEL_SEED, size=args.size, workers=2
         )
-        for i, checkpoint in enumerate(args.checkpoints):
-            row = score(checkpoint, data, Path(tmp) / f"model{i}")
+        for checkpoint in args.checkpoints:
+            row = score(checkpoint, data)
             rows.append(row)
-            free = row["tumor_free"]
-            print(
-                f"{checkpoint.name}: Dice {_fmt(row['dice_tumor_bearing_mean'])} "
-                f"(median {_fmt(row['dice_tumor_bearing_median'])}), "
-                f"found {row['tumors_found']} {row['found_by_size']}, "
-                f"FP/scan {_fmt(row['false_positive_components_per_scan'])}, "
-                f"FP/scan on {free['cases']} tumor-free "
-                f"{_fmt(free['false_positive_components_per_scan'])}",
-                flush=True,
-            )
+            for name in _VARIANT_NAMES:
+                result, free = row[name], row[name]["tumor_free"]
+                print(
+                    f"{checkpoint.name}, {name}: Dice {_fmt(result['dice_tumor_bearing_mean'])} "
+                    f"(median {_fmt(result['dice_tumor_bearing_median'])}), "
+                    f"found {result['tumors_found']} {result['found_by_size']}, "
+                    f"FP/scan {_fmt(result['false_positive_components_per_scan'])}, "
+                    f"FP/scan on {free['cases']} tumor-free "
+                    f"{_fmt(free['false_positive_components_per_scan'])}",
+                    flush=True,
+                )
     record.update(benchmark="validation_panel", rows=rows)
     print(f"wrote {write_results(f'panel_{args.tag}.json', record, args.out)}")
 

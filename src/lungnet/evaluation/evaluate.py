@@ -45,6 +45,7 @@ __all__ = [
     "detection_summary",
     "EvaluationResult",
     "evaluate_case",
+    "case_row",
     "evaluate_folders",
     "pair_cases",
     "summarize",
@@ -189,12 +190,19 @@ def evaluate_case(pair: CasePair) -> dict:
                 high,
                 THRESHOLD,
             )
-    p, t = binarize(pred.array), binarize(gt.array)
-    row: dict = {"case": pair.case}
-    row.update(case_metrics(p, t, gt.spacing).as_dict())
+    return case_row(pair.case, pred.array, gt.array, gt.spacing)
+
+
+def case_row(
+    case: str, pred: np.ndarray, gt: np.ndarray, spacing: tuple[float, float, float]
+) -> dict:
+    """One case's row of ``metrics.csv`` (and its lesions) from masks on one grid."""
+    p, t = binarize(pred), binarize(gt)
+    row: dict = {"case": case}
+    row.update(case_metrics(p, t, spacing).as_dict())
     row.update(match_lesions(p, t).as_dict())
     row = {key: row[key] for key in ("case", *METRIC_COLUMNS)}
-    row["lesions"] = lesion_detections(p, t, gt.spacing)  # for the size table, not the CSV
+    row["lesions"] = lesion_detections(p, t, spacing)  # for the size table, not the CSV
     return row
 
 
