@@ -99,7 +99,7 @@ def test_mirroring_comes_from_the_recipe_and_is_a_probability():
 
     assert TrainConfig(data_dir="d").mirror == 0.0
     assert TrainConfig(data_dir="d", recipe="lungnet").mirror == RECIPES["lungnet"]["mirror"]
-    assert TrainConfig(data_dir="d", recipe="lungnet", mirror=0.5).mirror == 0.5
+    assert TrainConfig(data_dir="d", recipe="lungnet", mirror=0.25).mirror == 0.25
     with pytest.raises(ConfigError, match=r"mirror \(--mirror\) must be <= 1"):
         TrainConfig(data_dir="d", mirror=1.5).check()
 

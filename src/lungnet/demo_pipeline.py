@@ -86,8 +86,8 @@ class DemoConfig:
     # (accuracy_cpu_noaug_lesion{,_spacing}_seed*_one_piece_labels.json); the real-chest
     # check was scored once per candidate afterwards and is reported in the README.
     pixel_mm: float | str | None = "auto"
-    # The lungnet recipe (no augmentation, lesion sampling: the accuracy benchmark's
-    # validation leader) at the demo's 10-minute size.
+    # The lungnet recipe (lesion sampling, deep supervision, cut and mirrored slices, no
+    # warps: the accuracy benchmark's validation leader) at the demo's 10-minute size.
     recipe: str = "lungnet"  # loss, norm, context, schedule, augmentation
     augment: bool | None = None  # spatial augmentation; None: the recipe's
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
