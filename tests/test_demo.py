@@ -38,6 +38,12 @@ def test_quick_demo_writes_every_artifact_and_a_complete_summary(tmp_path):
         assert key in summary
     # The post-processing was chosen on the validation phantom and is in the checkpoint.
     assert summary["postprocess"]["chosen_on"] == ["lung_003"]
+    # The recipe's training settings are spelled out, as the checkpoint holds them.
+    from lungnet.engine.config import RECIPES
+
+    recipe = RECIPES["lungnet"]
+    for key in ("fov_crop", "mirror", "deep_supervision", "context_slices", "loss"):
+        assert summary["training"][key] == recipe[key]
     assert "lung constraint" in proc.stdout
     assert set(summary["seconds"]) >= {
         "synth",

@@ -373,8 +373,17 @@ def _summary(
         },
         "seconds": {**seconds, "total": round(sum(seconds.values()), 2)},
         "settings": settings,
-        "training": {k: hyper.get(k) for k in ("loss", "lr_schedule", "learning_rate", "augment")}
-        | {"norm": hyper["model"].get("norm"), "context_slices": hyper.get("context_slices")},
+        "training": {
+            k: hyper.get(k)
+            for k in ("loss", "lr_schedule", "learning_rate", "augment", "patch_size")
+        }
+        # Absent from checkpoints written before these settings existed: they were off then.
+        | {"fov_crop": hyper.get("fov_crop", 0.0), "mirror": hyper.get("mirror", 0.0)}
+        | {
+            "norm": hyper["model"].get("norm"),
+            "deep_supervision": hyper["model"].get("deep_supervision", 0),
+            "context_slices": hyper.get("context_slices"),
+        },
         "cases": [
             {
                 k: _json_number(r[k])
