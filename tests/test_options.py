@@ -84,24 +84,16 @@ def test_the_lungnet_recipe_deep_supervision_fits_a_shallower_u_net():
     assert TrainConfig(data_dir="d", recipe="lungnet", deep_supervision=0).deep_supervision == 0
 
 
-def test_cropped_field_of_view_training_comes_from_the_recipe_and_is_a_probability():
+@pytest.mark.parametrize(("field", "flag"), [("fov_crop", "--fov-crop"), ("mirror", "--mirror")])
+def test_cut_and_mirrored_training_slices_come_from_the_recipe_and_are_probabilities(field, flag):
     from lungnet.engine.config import RECIPES, TrainConfig
 
-    assert TrainConfig(data_dir="d").fov_crop == 0.0
-    assert TrainConfig(data_dir="d", recipe="lungnet").fov_crop == RECIPES["lungnet"]["fov_crop"]
-    assert TrainConfig(data_dir="d", recipe="lungnet", fov_crop=0.5).fov_crop == 0.5
-    with pytest.raises(ConfigError, match=r"fov_crop \(--fov-crop\) must be <= 1"):
-        TrainConfig(data_dir="d", fov_crop=1.5).check()
-
-
-def test_mirroring_comes_from_the_recipe_and_is_a_probability():
-    from lungnet.engine.config import RECIPES, TrainConfig
-
-    assert TrainConfig(data_dir="d").mirror == 0.0
-    assert TrainConfig(data_dir="d", recipe="lungnet").mirror == RECIPES["lungnet"]["mirror"]
-    assert TrainConfig(data_dir="d", recipe="lungnet", mirror=0.25).mirror == 0.25
-    with pytest.raises(ConfigError, match=r"mirror \(--mirror\) must be <= 1"):
-        TrainConfig(data_dir="d", mirror=1.5).check()
+    assert getattr(TrainConfig(data_dir="d"), field) == 0.0
+    assert getattr(TrainConfig(data_dir="d", recipe="lungnet"), field) == RECIPES["lungnet"][field]
+    explicit = TrainConfig(data_dir="d", recipe="lungnet", **{field: 0.25})
+    assert getattr(explicit, field) == 0.25
+    with pytest.raises(ConfigError, match=rf"{field} \({flag}\) must be <= 1"):
+        TrainConfig(data_dir="d", **{field: 1.5}).check()
 
 
 def test_the_recipe_reaches_training_from_the_command_line():
