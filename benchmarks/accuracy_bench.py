@@ -145,6 +145,14 @@ PRESETS = {
     # its training phantoms but 9 of 19 on fresh ones, its misses near a probability of 0
     # (seen_vs_unseen_tumors_cpu_noaug_lesion_spacing_seed1_depth_rule.json).
     "cpu_noaug_lesion_spacing_ds2_fov30_mirror": {**_CUT_SLICES, "mirror": 0.5},
+    # The recipe with mirrored slices on the 192 training phantoms of the data192 preset,
+    # whose validation and test phantoms it shares: the two led the validation panel
+    # (panel_recipes_64_and_192_phantoms.json, panel_mirror.json).
+    "cpu_noaug_lesion_spacing_ds2_fov30_mirror_data192": {
+        **_CUT_SLICES,
+        "mirror": 0.5,
+        "train_cases": 192,
+    },
     # The recipe at finer pixels for small tumors, at the same cost per step: 192 px phantoms
     # (~1.8 mm instead of ~2.7 mm, so a 10 mm tumor spans 5-6 pixels instead of 3-4) trained
     # on 128 x 128 patches, each holding tumor when its slice has any; validated and
