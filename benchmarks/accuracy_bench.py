@@ -141,7 +141,7 @@ PRESETS = {
     # phantoms of the data192 preset, whose validation and test phantoms it shares.
     "cpu_noaug_lesion_spacing_ds2_fov30_data192": {**_CUT_SLICES, "train_cases": 192},
     # The recipe with half the training slices flipped left-right: a mirrored chest is
-    # another patient, at no cost per step. The 64-phantom model found 16 of 22 tumors on
+    # another patient, and a flip resamples nothing. The 64-phantom model found 16 of 22 tumors on
     # its training phantoms but 9 of 19 on fresh ones, its misses near a probability of 0
     # (seen_vs_unseen_tumors_cpu_noaug_lesion_spacing_seed1_depth_rule.json).
     "cpu_noaug_lesion_spacing_ds2_fov30_mirror": {**_CUT_SLICES, "mirror": 0.5},
@@ -153,16 +153,21 @@ PRESETS = {
         "mirror": 0.5,
         "train_cases": 192,
     },
-    # The recipe at finer pixels for small tumors, at the same cost per step: 192 px phantoms
-    # (~1.8 mm instead of ~2.7 mm, so a 10 mm tumor spans 5-6 pixels instead of 3-4) trained
-    # on 128 x 128 patches, each holding tumor when its slice has any; validated and
-    # predicted on whole slices. Missed tumors of the 128 px runs were mostly 10-20 mm and
-    # pleural, with a peak probability near 0
+    # The recipe at finer pixels for small tumors: 192 px phantoms (~1.8 mm instead of
+    # ~2.7 mm, so a 10 mm tumor spans 5-6 pixels instead of 3-4) trained on 128 x 128
+    # patches, each holding tumor when its slice has any; validated and predicted on whole
+    # slices. Missed tumors of the 128 px runs were mostly 10-20 mm and pleural, with a peak
+    # probability near 0
     # (seen_vs_unseen_tumors_cpu_noaug_lesion_spacing_data192_seed1_depth_rule.json).
+    # The network sees the recipe's pixels per step, yet its two runs, side by side, took
+    # 0.86 s a step over their first 800 steps, against 0.48 s for the recipe's 4,000
+    # (accuracy_cpu_noaug_lesion_spacing_ds2_fov30_seed*_depth_rule.json): over the
+    # 20-minute training budget, so they were stopped and no results file holds them.
     "cpu_noaug_lesion_spacing_ds2_fov30_hires": {**_CUT_SLICES, "size": 192, "patch_size": 128},
     # Spacing-aware slices: the median field of view fills 128 px, others are cropped or padded.
     "cpu_spacing": {**_CPU, "pixel_mm": "auto", "augment": True, "augment_intensity": True},
-    # Finer pixels for small tumors at the same cost per step: 192 px phantoms (~1.9 mm),
+    # Finer pixels for small tumors, the network's pixels per step unchanged (its training
+    # took 2,199-2,478 s against 1,817-2,003 s for cpu_noaug): 192 px phantoms (~1.9 mm),
     # spacing-aware, trained on 128 x 128 patches (validated and predicted whole).
     "cpu_hires": {
         **_CPU,

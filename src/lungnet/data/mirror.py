@@ -6,7 +6,7 @@ A model trained on 64 phantoms found 16 of 22 tumors on phantoms it had trained 
 it learned its training patients more than tumors. A mirrored chest is a plausible other
 patient (lungs, ribs and tumors on the other side; the heart too, as in situs inversus),
 and unlike the affine and elastic warps of :mod:`lungnet.data.transforms` a flip resamples
-nothing: no blur, no tumor shrunk away, no cost per step. nnU-Net mirrors every axis by
+nothing: no blur, no tumor shrunk away, one flip of the batch. nnU-Net mirrors every axis by
 default; only left-right is used here, because a chest flipped front to back (spine in
 front) is not an anatomy a scan ever shows.
 
