@@ -54,3 +54,13 @@ def test_a_plain_torch_file_is_not_a_lungnet_checkpoint(tmp_path):
     torch.save({"state_dict": {}}, plain)
     with pytest.raises(CheckpointError, match=r"plain\.ckpt: is not a LungNet checkpoint"):
         read_checkpoint(plain)
+
+
+@pytest.mark.parametrize("content", [b"junk\n", b"", b"\x80\x02}q\x00"])
+def test_bytes_that_are_no_checkpoint_are_reported_as_corrupt(tmp_path, content):
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(content)
+    with pytest.raises(
+        CheckpointError, match=r"junk\.ckpt: is corrupt or not a PyTorch checkpoint"
+    ):
+        read_checkpoint(junk)

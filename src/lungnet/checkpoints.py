@@ -112,7 +112,18 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             "needs pickled Python objects to load, which could run arbitrary code; refused "
             f"(only weights-only checkpoints are accepted: {first[:160]})",
         ) from e
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
+    # A few junk bytes can also reach torch's legacy unpickler and fail inside it on a
+    # lookup (``b"junk"`` raises KeyError): bytes that are no checkpoint, not a bug.
+    except (
+        RuntimeError,
+        EOFError,
+        OSError,
+        zipfile.BadZipFile,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+    ) as e:
         raise CheckpointError(
             path, f"is corrupt or not a PyTorch checkpoint ({_first_line(e)})"
         ) from e
