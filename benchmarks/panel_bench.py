@@ -65,26 +65,32 @@ def _summary_row(rows: list[dict]) -> dict:
     }
 
 
-def score(checkpoint: Path, data: Path) -> dict:
-    """``checkpoint`` on the panel in ``data`` (MSD layout), as ``lungnet predict`` and
-    ``lungnet evaluate`` would score it, under each post-processing of :func:`_variants`."""
+def score(predictor, data: Path) -> dict:
+    """``predictor``'s model on the panel in ``data`` (MSD layout), as ``lungnet predict``
+    and ``lungnet evaluate`` would score it, under each post-processing of :func:`_variants`
+    (one prediction and one lung field per scan)."""
     from lungnet.evaluation.evaluate import case_row
-    from lungnet.inference import Predictor
     from lungnet.io import read_ct
+    from lungnet.lungs import lung_field
     from lungnet.naming import case_name
 
-    predictor = Predictor(checkpoint, device="auto")
     variants = _variants(predictor.postprocessing)
     rows: dict[str, list[dict]] = {name: [] for name in variants}
     for scan in sorted((data / "imagesTr").glob("*.nii.gz")):
         ct = read_ct(scan)
         truth = read_ct(data / "labelsTr" / scan.name).array
-        probabilities = predictor.predict_volume(ct).probabilities
+        prediction = predictor.predict_volume(ct)
+        lungs = (
+            lung_field(ct.array, ct.spacing) if predictor.postprocessing.lung_constraint else None
+        )
         for name, post in variants.items():
-            mask = post.apply(probabilities, ct.spacing, hu=ct.array)
+            mask = (
+                prediction.mask
+                if post == predictor.postprocessing
+                else post.apply(prediction.probabilities, ct.spacing, hu=ct.array, lungs=lungs)
+            )
             rows[name].append(case_row(case_name(scan), mask, truth, ct.spacing))
     return {
-        "checkpoint": str(checkpoint),
         "postprocess": predictor.postprocessing.to_dict(),
         **{name: _summary_row(variant_rows) for name, variant_rows in rows.items()},
     }
@@ -107,15 +113,24 @@ def main() -> None:
         seeds={"panel": PANEL_SEED}, settings={"cases": args.cases, "size": args.size}
     )
 
+    from lungnet.errors import LungNetError
+    from lungnet.inference import Predictor
     from lungnet.synthetic import write_msd_dataset
+
+    # Every checkpoint is loaded before the phantoms are made, so a bad one stops the run
+    # in one line at once.
+    try:
+        predictors = {c: Predictor(c, device="auto") for c in args.checkpoints}
+    except LungNetError as e:
+        p.exit(2, f"panel_bench: {e}\n")
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data = write_msd_dataset(
             Path(tmp) / "panel", cases=args.cases, seed=PANEL_SEED, size=args.size, workers=2
         )
-        for checkpoint in args.checkpoints:
-            row = score(checkpoint, data)
+        for checkpoint, predictor in predictors.items():
+            row = {"checkpoint": str(checkpoint), **score(predictor, data)}
             rows.append(row)
             for name in _VARIANT_NAMES:
                 result, free = row[name], row[name]["tumor_free"]
