@@ -12,8 +12,10 @@ __all__ = [
     "PRECISION_CHOICES",
 ]
 
-#: ``"bce"``: BCEWithLogitsLoss (the original); ``"bce_dice"``: BCE + soft Dice over the batch.
-LOSSES = ("bce", "bce_dice")
+#: ``"bce"``: BCEWithLogitsLoss (the original); ``"bce_dice"``: BCE + soft Dice over the batch;
+#: ``"bce_slice_dice"``: BCE + the mean soft Dice of the slices that hold tumor, so a small
+#: tumor's slice weighs as much as a large one's.
+LOSSES = ("bce", "bce_dice", "bce_slice_dice")
 #: ``"constant"``: the learning rate stays put (the original); ``"poly"``: it decays per step
 #: as ``(1 - step / total_steps) ** 0.9`` (nnU-Net's rule), which settles short trainings.
 LR_SCHEDULES = ("constant", "poly")

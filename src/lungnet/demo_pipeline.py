@@ -89,6 +89,7 @@ class DemoConfig:
     # The lungnet recipe (lesion sampling, deep supervision, cut and mirrored slices, no
     # warps: the accuracy benchmark's validation leader) at the demo's 10-minute size.
     recipe: str = "lungnet"  # loss, norm, context, schedule, augmentation
+    loss: str | None = None  # training loss; None: the recipe's
     augment: bool | None = None  # spatial augmentation; None: the recipe's
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
     fov_crop: float | None = None  # share of slices cut like a cropped scan; None: the recipe's
@@ -229,6 +230,7 @@ def run_demo(
                     max_epochs=config.max_epochs,
                     limit_train_batches=config.steps_per_epoch,
                     recipe=config.recipe,
+                    loss=config.loss,
                     base_channels=config.base_channels,
                     seed=config.seed,
                     augment=config.augment,

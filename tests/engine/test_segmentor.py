@@ -9,7 +9,12 @@ import torch
 
 from lungnet.data import LungDataModule
 from lungnet.engine import TumorSegmentationTask
-from lungnet.engine.segmentor import per_volume_dice, selection_score, soft_dice_loss
+from lungnet.engine.segmentor import (
+    per_volume_dice,
+    selection_score,
+    soft_dice_loss,
+    tumor_slice_dice_loss,
+)
 from lungnet.evaluation.metrics import dice_score
 from lungnet.models import UNet
 
@@ -310,3 +315,42 @@ def test_fast_dev_run(slice_folder, tmp_path):
     assert trainer.state.finished
     for key in ("train/loss", "val/loss", "val/dice_2d_slice_mean", "val/score"):
         assert torch.isfinite(trainer.callback_metrics[key]), key
+
+
+def test_tumor_slice_dice_weighs_a_missed_small_tumor_like_a_missed_large_one():
+    target = torch.zeros(2, 1, 16, 16)
+    target[0, 0, 2:14, 2:14] = 1  # a large tumor, found
+    target[1, 0, 7:9, 7:9] = 1  # a small one, missed
+    logits = torch.where(target > 0, 10.0, -10.0)
+    logits[1] = -10.0
+    per_slice = tumor_slice_dice_loss(logits, target).item()
+    pooled = soft_dice_loss(logits, target).item()
+    # The missed slice's Dice is 1/5 (smooth 1 over its 4 pixels), the found one's 1.
+    assert per_slice == pytest.approx((0.8 + 0.0) / 2, abs=0.01)
+    assert pooled < 0.05
+
+
+def test_tumor_slice_dice_leaves_tumor_free_slices_to_bce():
+    target = torch.zeros(2, 1, 8, 8)
+    target[0, 0, 2:6, 2:6] = 1
+    logits = torch.where(target > 0, 10.0, -10.0)
+    logits[1] = 10.0  # a false alarm on the tumor-free slice: BCE's to punish
+    assert tumor_slice_dice_loss(logits, target).item() == pytest.approx(0.0, abs=1e-3)
+    empty = torch.zeros(2, 1, 8, 8, requires_grad=True)
+    loss = tumor_slice_dice_loss(empty, torch.zeros(2, 1, 8, 8))
+    loss.backward()
+    assert loss.item() == 0.0 and empty.grad is not None
+
+
+def test_bce_slice_dice_adds_the_per_slice_dice_term_to_bce():
+    torch.manual_seed(0)
+    logits, target = torch.randn(2, 1, 8, 8), (torch.rand(2, 1, 8, 8) > 0.5).float()
+    bce = TumorSegmentationTask({"base_channels": 2, "depth": 1}, loss="bce").compute_loss(
+        logits, target
+    )
+    both = TumorSegmentationTask(
+        {"base_channels": 2, "depth": 1}, loss="bce_slice_dice"
+    ).compute_loss(logits, target)
+    assert both.item() == pytest.approx(
+        bce.item() + tumor_slice_dice_loss(logits, target).item(), rel=1e-6
+    )

@@ -127,7 +127,10 @@ class TrainConfig:
         choices=LR_SCHEDULES,
     )
     loss: str | None = option(
-        None, help=f"bce or bce_dice (BCE + soft Dice) {_FROM_RECIPE}", choices=LOSSES
+        None,
+        help="bce, bce_dice (BCE + soft Dice over the batch) or bce_slice_dice (BCE + the "
+        f"mean soft Dice of the tumor slices, each alike) {_FROM_RECIPE}",
+        choices=LOSSES,
     )
     base_channels: int = option(64, help="U-Net width at full resolution", metavar="N", minimum=1)
     depth: int = option(4, help="U-Net poolings", metavar="N", minimum=1)
