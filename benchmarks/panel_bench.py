@@ -14,7 +14,9 @@ chosen on it; the accuracy benchmark's test sets stay scored once per candidate.
 
 Each model is scored with its stored post-processing, and again without its minimum depth
 and then without its minimum volume too (same probabilities): a tumor found only without
-them was lost to a rule that 8 validation phantoms chose, not to the network.
+them was lost to a rule that 8 validation phantoms chose, not to the network. With its
+stored post-processing, every tumor also gets a row (kind, position, size, found, peak
+probability), tallied by kind: which appearances the network misses.
 
 Writes ``panel_<tag>.json`` with its provenance.
 """
@@ -26,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from record import RESULTS_DIR, provenance, write_results
+from tumor_table import synthetic_tumors, tally, tumor_rows
 
 PANEL_SEED = 9200
 _VARIANT_NAMES = ("stored", "without depth rule", "without depth and volume rules")
@@ -76,10 +79,13 @@ def score(predictor, data: Path) -> dict:
 
     variants = _variants(predictor.postprocessing)
     rows: dict[str, list[dict]] = {name: [] for name in variants}
+    drawn = synthetic_tumors(data)
+    tumors = []
     for scan in sorted((data / "imagesTr").glob("*.nii.gz")):
         ct = read_ct(scan)
         truth = read_ct(data / "labelsTr" / scan.name).array
         prediction = predictor.predict_volume(ct)
+        tumors += tumor_rows(case_name(scan), drawn[case_name(scan)], ct, truth, prediction)
         lungs = (
             lung_field(ct.array, ct.spacing) if predictor.postprocessing.lung_constraint else None
         )
@@ -93,6 +99,8 @@ def score(predictor, data: Path) -> dict:
     return {
         "postprocess": predictor.postprocessing.to_dict(),
         **{name: _summary_row(variant_rows) for name, variant_rows in rows.items()},
+        "tumors_found_stored": tally(tumors),
+        "tumors": tumors,
     }
 
 
@@ -143,6 +151,8 @@ def main() -> None:
                     f"{_fmt(free['false_positive_components_per_scan'])}",
                     flush=True,
                 )
+            kinds = row["tumors_found_stored"]["kind"]
+            print(f"{checkpoint.name}, stored, by kind: {kinds}", flush=True)
     record.update(benchmark="validation_panel", rows=rows)
     print(f"wrote {write_results(f'panel_{args.tag}.json', record, args.out)}")
 

@@ -42,7 +42,7 @@ def test_quick_demo_writes_every_artifact_and_a_complete_summary(tmp_path):
     from lungnet.engine.config import RECIPES
 
     recipe = RECIPES["lungnet"]
-    for key in ("fov_crop", "mirror", "deep_supervision", "context_slices", "loss"):
+    for key in ("fov_crop", "mirror", "tumor_fade", "deep_supervision", "context_slices", "loss"):
         assert summary["training"][key] == recipe[key]
     assert "lung constraint" in proc.stdout
     assert set(summary["seconds"]) >= {

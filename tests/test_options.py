@@ -84,7 +84,10 @@ def test_the_lungnet_recipe_deep_supervision_fits_a_shallower_u_net():
     assert TrainConfig(data_dir="d", recipe="lungnet", deep_supervision=0).deep_supervision == 0
 
 
-@pytest.mark.parametrize(("field", "flag"), [("fov_crop", "--fov-crop"), ("mirror", "--mirror")])
+@pytest.mark.parametrize(
+    ("field", "flag"),
+    [("fov_crop", "--fov-crop"), ("mirror", "--mirror"), ("tumor_fade", "--tumor-fade")],
+)
 def test_cut_and_mirrored_training_slices_come_from_the_recipe_and_are_probabilities(field, flag):
     from lungnet.engine.config import RECIPES, TrainConfig
 

@@ -7,6 +7,7 @@ Training writes, and inference, resuming, benchmarks and tests read, one format:
         "preprocess": {PreprocessConfig.to_dict()}, "loss": ..., "learning_rate": ...,
         "lr_schedule": ..., "augment": {AugmentConfig} | None, "augment_seed": int,
         "fov_crop": float (absent: 0), "patch_size": int | None, "mirror": float (absent: 0),
+        "tumor_fade": float (absent: 0),
         "train": {training settings, for the record},
         "postprocess": {threshold, min_tumor_volume_mm3, lung_constraint,
                         min_peak_probability, min_depth_mm, chosen_on, candidates}

@@ -94,6 +94,7 @@ class DemoConfig:
     augment_intensity: bool | None = None  # intensity augmentation; None: the recipe's
     fov_crop: float | None = None  # share of slices cut like a cropped scan; None: the recipe's
     mirror: float | None = None  # share of slices flipped left-right; None: the recipe's
+    tumor_fade: float | None = None  # share of tumor slices faded to subsolid; None: the recipe's
     patch_size: int | None = None  # train on patches; None: whole slices
     context_slices: int | None = None  # neighbours on each side as input; None: the recipe's
     deep_supervision: int | None = None  # extra U-Net outputs at 1/2, 1/4, ...; None: the recipe's
@@ -237,6 +238,7 @@ def run_demo(
                     augment_intensity=config.augment_intensity,
                     fov_crop=config.fov_crop,
                     mirror=config.mirror,
+                    tumor_fade=config.tumor_fade,
                     patch_size=config.patch_size,
                     context_slices=config.context_slices,
                     deep_supervision=config.deep_supervision,
@@ -380,7 +382,7 @@ def _summary(
             for k in ("loss", "lr_schedule", "learning_rate", "augment", "patch_size")
         }
         # Absent from checkpoints written before these settings existed: they were off then.
-        | {"fov_crop": hyper.get("fov_crop", 0.0), "mirror": hyper.get("mirror", 0.0)}
+        | {k: hyper.get(k, 0.0) for k in ("fov_crop", "mirror", "tumor_fade")}
         | {
             "norm": hyper["model"].get("norm"),
             "deep_supervision": hyper["model"].get("deep_supervision", 0),

@@ -249,6 +249,36 @@ def test_mirror_flips_training_batches_left_right_and_never_validation(slice_fol
         assert torch.equal(batch["image"], raw)
 
 
+def test_tumor_fade_dims_training_tumors_toward_the_lung_and_never_validation(
+    slice_folder, tmp_path
+):
+    dm = LungDataModule(slice_folder, batch_size=4)
+    task = TumorSegmentationTask(
+        {"base_channels": 2, "depth": 1},
+        preprocess=dm.preprocess_config,
+        tumor_fade=1.0,
+        num_sample_figures=0,
+    )
+    spy = _fit_with_spy(task, dm, tmp_path)
+    assert task.hparams["tumor_fade"] == 1.0
+    ds = dm.train_dataset
+    faded = 0
+    for batch in spy.train:
+        raw = torch.stack([ds[i]["image"] for i in batch["index"].tolist()])
+        raw_mask = torch.stack([ds[i]["mask"] for i in batch["index"].tolist()])
+        assert torch.equal(batch["mask"], raw_mask)
+        tumor = raw_mask.expand_as(raw) > 0.5
+        near = torch.nn.functional.max_pool2d(raw_mask, 5, 1, 2).expand_as(raw) > 0.5
+        assert torch.equal(batch["image"][~near], raw[~near])
+        faded += int((batch["image"][tumor] != raw[tumor]).any())
+    assert faded > 0
+    for batch in spy.val:
+        raw = torch.stack([dm.val_dataset[i]["image"] for i in batch["index"].tolist()])
+        assert torch.equal(batch["image"], raw)
+    with pytest.raises(ValueError, match="tumor_fade needs preprocess"):
+        TumorSegmentationTask({"base_channels": 2, "depth": 1}, tumor_fade=0.5)
+
+
 def test_patch_training_crops_training_batches_and_keeps_validation_whole(slice_folder, tmp_path):
     dm = LungDataModule(slice_folder, batch_size=4)
     task = TumorSegmentationTask(

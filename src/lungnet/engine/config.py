@@ -34,6 +34,7 @@ RECIPES: dict[str, dict[str, object]] = {
         augment_intensity=False,
         fov_crop=0.0,
         mirror=0.0,
+        tumor_fade=0.0,
         tumor_sampling="slice",
         deep_supervision=0,
     ),
@@ -63,6 +64,7 @@ RECIPES: dict[str, dict[str, object]] = {
         augment_intensity=False,
         fov_crop=0.3,
         mirror=0.5,
+        tumor_fade=0.0,
         tumor_sampling="lesion",
         deep_supervision=2,
     ),
@@ -186,6 +188,14 @@ class TrainConfig:
         None,
         help="chance that a training slice is flipped left-right (with its context and mask); "
         f"0: never {_FROM_RECIPE}",
+        metavar="P",
+        minimum=0,
+        maximum=1,
+    )
+    tumor_fade: float | None = option(
+        None,
+        help="chance that a training slice's tumor is faded toward the lung's density "
+        f"(shown part-solid or ground-glass; mask unchanged); 0: never {_FROM_RECIPE}",
         metavar="P",
         minimum=0,
         maximum=1,

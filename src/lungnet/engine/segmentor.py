@@ -19,11 +19,12 @@ from lungnet.data.field_of_view import FieldOfViewCrop
 from lungnet.data.mirror import RandomMirror
 from lungnet.data.patches import RandomPatches
 from lungnet.data.transforms import AugmentConfig, BatchAugment
+from lungnet.data.tumor_fade import LUNG_HU, TumorFade
 from lungnet.evaluation.metrics import EMPTY_DICE
 from lungnet.masks import THRESHOLD
 from lungnet.models.unet import UNet
 from lungnet.preprocessing.config import PreprocessConfig
-from lungnet.preprocessing.slices import pad_intensity
+from lungnet.preprocessing.slices import network_intensity, pad_intensity
 
 __all__ = [
     "TumorSegmentationTask",
@@ -193,6 +194,9 @@ class TumorSegmentationTask(L.LightningModule):
             tumor when its slice has any (:class:`RandomPatches`); None: whole slices.
         mirror: chance that a training sample is flipped left-right (:class:`RandomMirror`,
             on the device, after the patches); 0: never.
+        tumor_fade: chance that a training sample's tumor is faded toward the lung's
+            density (:class:`TumorFade`, on the device, after the mirror); 0: never. Needs
+            ``preprocess`` for the intensity of lung.
         channels_last: run the network in channels_last memory format (fast on CUDA
             tensor cores; not stored in checkpoints).
         num_sample_figures: tumor-bearing val slices whose CT / ground truth / prediction
@@ -218,6 +222,7 @@ class TumorSegmentationTask(L.LightningModule):
         fov_crop: float = 0.0,
         patch_size: int | None = None,
         mirror: float = 0.0,
+        tumor_fade: float = 0.0,
         channels_last: bool = False,
         num_sample_figures: int = 3,
         train: dict[str, Any] | None = None,
@@ -253,6 +258,12 @@ class TumorSegmentationTask(L.LightningModule):
         self._augment_seed = augment_seed
         self.patches = None if patch_size is None else RandomPatches(patch_size, seed=augment_seed)
         self.mirror = RandomMirror(mirror, seed=augment_seed) if mirror > 0 else None
+        self.tumor_fade = None
+        if tumor_fade > 0:
+            if preprocess is None:
+                raise ValueError("tumor_fade needs preprocess, for the intensity of lung")
+            lung = network_intensity(LUNG_HU, PreprocessConfig.from_dict(preprocess))
+            self.tumor_fade = TumorFade(tumor_fade, lung, seed=augment_seed)
         self.fov_crop = None
         if fov_crop > 0:
             if preprocess is None:
@@ -279,6 +290,7 @@ class TumorSegmentationTask(L.LightningModule):
                 "fov_crop": float(fov_crop),
                 "patch_size": None if patch_size is None else int(patch_size),
                 "mirror": float(mirror),
+                "tumor_fade": float(tumor_fade),
                 "train": dict(train or {}),
                 **({} if postprocess is None else {"postprocess": dict(postprocess)}),
             }
@@ -328,6 +340,8 @@ class TumorSegmentationTask(L.LightningModule):
             self.fov_crop.generator.manual_seed(self._augment_seed + self.global_rank)
         if self.mirror is not None:
             self.mirror.generator.manual_seed(self._augment_seed + self.global_rank)
+        if self.tumor_fade is not None:
+            self.tumor_fade.generator.manual_seed(self._augment_seed + self.global_rank)
 
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
         """Augments training batches where they now lie (the GPU on CUDA); never validation."""
@@ -336,6 +350,8 @@ class TumorSegmentationTask(L.LightningModule):
             batch["image"], batch["mask"] = self.patches(batch["image"], batch["mask"])
         if self.mirror is not None and training:
             batch["image"], batch["mask"] = self.mirror(batch["image"], batch["mask"])
+        if self.tumor_fade is not None and training:
+            batch["image"], batch["mask"] = self.tumor_fade(batch["image"], batch["mask"])
         if self.fov_crop is not None and training:
             batch["image"], batch["mask"] = self.fov_crop(batch["image"], batch["mask"])
         if self.augmenter is not None and training:

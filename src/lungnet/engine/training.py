@@ -196,6 +196,7 @@ def train(config: TrainConfig) -> TrainResult:
         augment_seed=config.seed,
         fov_crop=config.fov_crop,
         mirror=config.mirror,
+        tumor_fade=config.tumor_fade,
         patch_size=config.patch_size,
         channels_last=hardware.channels_last,
         num_sample_figures=config.num_sample_figures,

@@ -33,6 +33,7 @@ __all__ = [
     "kept_slices",
     "linear_weights",
     "nearest_indices",
+    "network_intensity",
     "normalize",
     "pad_intensity",
     "preprocess_image",
@@ -62,9 +63,14 @@ def normalize(hu: np.ndarray | torch.Tensor, config: PreprocessConfig) -> np.nda
 PAD_HU = -1000.0
 
 
+def network_intensity(hu: float, config: PreprocessConfig) -> float:
+    """The network intensity of ``hu`` under ``config``'s normalization."""
+    return float(normalize(np.array([hu], np.float32), config)[0])
+
+
 def pad_intensity(config: PreprocessConfig) -> float:
     """The network intensity of :data:`PAD_HU` under ``config``'s normalization."""
-    return float(normalize(np.array([PAD_HU], np.float32), config)[0])
+    return network_intensity(PAD_HU, config)
 
 
 @dataclass(frozen=True)
