@@ -147,18 +147,22 @@ PRESETS = {
     # (seen_vs_unseen_tumors_cpu_noaug_lesion_spacing_seed1_depth_rule.json).
     "cpu_noaug_lesion_spacing_ds2_fov30_mirror": {**_CUT_SLICES, "mirror": 0.5},
     # The recipe with the Dice of each tumor slice on its own instead of pooled over the
-    # batch. Both mirror models found none of 10 ground-glass and part-solid tumors on the
-    # 32 panel phantoms, peak probability 0.00-0.41, while finding 27 of 29 solid tumors
-    # of 20 mm and more: pooled, a faint 15 mm tumor's pixels weigh next to nothing
-    # against a 40 mm mass's in the same batch.
+    # batch: pooled, a faint 15 mm tumor's pixels weigh next to nothing against a 40 mm
+    # mass's in the same batch, and both mirror models found none of the 12 ground-glass and
+    # part-solid tumors of the validation panel while finding 15 of 19 solid ones
+    # (panel_mirror_vs_slice_dice_by_kind.json). It did not help: validation score 0.289 and
+    # 0.566 against 0.514 and 0.606, on the panel still 0 of 12 subsolid tumors and 2.4-2.8
+    # false positives per scan against 0.28-0.56.
     "cpu_noaug_lesion_spacing_ds2_fov30_mirror_slicedice": {
         **_CUT_SLICES,
         "mirror": 0.5,
         "loss": "bce_slice_dice",
     },
     # The recipe with three in ten tumor slices faded toward the lung's density
-    # (lungnet.data.tumor_fade): solid tumors shown subsolid, for the ground-glass and
-    # part-solid tumors both mirror models missed on the validation panel.
+    # (lungnet.data.tumor_fade): solid tumors shown subsolid, for the 12 ground-glass and
+    # part-solid tumors both mirror models missed on the validation panel
+    # (panel_mirror_vs_slice_dice_by_kind.json). Three in ten: with the cohort's own fifth
+    # of subsolid tumors, about four in ten tumor slices then look subsolid.
     "cpu_noaug_lesion_spacing_ds2_fov30_mirror_fade30": {
         **_CUT_SLICES,
         "mirror": 0.5,
