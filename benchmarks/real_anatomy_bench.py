@@ -20,10 +20,12 @@ into the project. Writes ``real_anatomy_<tag>.json`` with its provenance.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 from record import RESULTS_DIR, ROOT, provenance, write_results
+from tumor_table import tally, tumor_rows
 
 INSERT_SEEDS = (9001, 9002, 9003, 9004, 9005)
 
@@ -106,7 +108,10 @@ def main() -> None:
     for seed in INSERT_SEEDS:
         scan = insert_into_scan(chest, seed, tumor_count=(1, 3))
         ct = type(chest)(scan.hu, chest.spacing, chest.affine, chest.source, chest.geometry)
-        found = _components(predictor.predict_volume(ct).mask, scan.label, ct)
+        prediction = predictor.predict_volume(ct)
+        found = _components(prediction.mask, scan.label, ct)
+        drawn = [dataclasses.asdict(t) for t in scan.tumors]
+        found["tumors_by_kind"] = tumor_rows(f"seed {seed}", drawn, ct, scan.label, prediction)
         inserted.append({"seed": seed, **found})
         sizes = ", ".join(
             f"{t['diameter_mm']:.0f} mm {'found' if t['detected'] else 'MISSED'}"
@@ -122,6 +127,8 @@ def main() -> None:
 
     tumors = [t for case in inserted for t in case["tumors"]]
     large = [t for t in tumors if t["diameter_mm"] >= 10]
+    by_kind = tally([t for case in inserted for t in case["tumors_by_kind"]])["kind"]
+    print(f"inserted tumors found, by kind: {by_kind}")
     record.update(
         benchmark="real_anatomy",
         chest_without_tumor=clean,
@@ -129,6 +136,7 @@ def main() -> None:
         upper_abdomen=gas,
         summary={
             "chest_without_tumor_false_positive_components": clean["false_positive_components"],
+            "inserted_tumors_found_by_kind": by_kind,
             "inserted_tumors_10mm_or_more_found": sum(t["detected"] for t in large),
             "inserted_tumors_10mm_or_more": len(large),
             "inserted_tumors_under_10mm_found": sum(
