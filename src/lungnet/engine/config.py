@@ -72,6 +72,13 @@ RECIPES: dict[str, dict[str, object]] = {
 _FROM_RECIPE = "(default: from --recipe)"
 
 
+def _chance(what: str):
+    """A per-slice training transform's probability, taken from the recipe unless given."""
+    return option(
+        None, help=f"chance that {what}; 0: never {_FROM_RECIPE}", metavar="P", minimum=0, maximum=1
+    )
+
+
 def _device_count(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
@@ -176,29 +183,16 @@ class TrainConfig:
         help="contrast, brightness, blur and noise augmentation of training batches "
         f"{_FROM_RECIPE}",
     )
-    fov_crop: float | None = option(
-        None,
-        help="chance that a training slice is cut like a cropped scan: sides filled with air, "
-        f"the context on one side repeated as at a scan's end; 0: never {_FROM_RECIPE}",
-        metavar="P",
-        minimum=0,
-        maximum=1,
+    fov_crop: float | None = _chance(
+        "a training slice is cut like a cropped scan: sides filled with air, the context on "
+        "one side repeated as at a scan's end"
     )
-    mirror: float | None = option(
-        None,
-        help="chance that a training slice is flipped left-right (with its context and mask); "
-        f"0: never {_FROM_RECIPE}",
-        metavar="P",
-        minimum=0,
-        maximum=1,
+    mirror: float | None = _chance(
+        "a training slice is flipped left-right (with its context and mask)"
     )
-    tumor_fade: float | None = option(
-        None,
-        help="chance that a training slice's tumor is faded toward the lung's density "
-        f"(shown part-solid or ground-glass; mask unchanged); 0: never {_FROM_RECIPE}",
-        metavar="P",
-        minimum=0,
-        maximum=1,
+    tumor_fade: float | None = _chance(
+        "a training slice's tumor is faded toward the lung's density (shown part-solid or "
+        "ground-glass; mask unchanged)"
     )
     patch_size: int | None = option(
         None,
