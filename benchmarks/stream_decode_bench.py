@@ -3,7 +3,7 @@
     python benchmarks/stream_decode_bench.py            # 2 phantoms of 512 x 512 x 300 int16
     python benchmarks/stream_decode_bench.py --quick    # tiny sizes, to try the script
 
-``lungnet preprocess`` decodes a gzipped axial scan 16 slices at a time and preprocesses
+``lungnet preprocess`` decodes a gzipped axial scan a block of slices at a time and preprocesses
 each block while it is in cache (``lungnet.preprocessing.stored.open_streamed``); any other
 file is decoded whole first. This runs :class:`lungnet.NiftiPreprocessor` on the same files
 both ways, alternating (streamed, whole) ``--repeats`` times in one process, so that the

@@ -386,7 +386,7 @@ def _preprocess_image_to(
     with atomic_dir(target) as tmp:
         (tmp / "data").mkdir()
         (tmp / "masks").mkdir()
-        # Image slices go to disk 16 at a time as they are made: no whole stack in memory.
+        # Image slices go to disk a block at a time as they are made: no whole stack in memory.
         blocks = preprocessed_plane_blocks(
             image.planes(PLANES_PER_BLOCK),
             image.shape,

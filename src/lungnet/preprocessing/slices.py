@@ -127,9 +127,13 @@ def slice_geometry(
     return SliceGeometry(target, resized, tuple(source), tuple(canvas))
 
 
-# Slices converted at a time: 16 full-resolution 512 x 512 planes of float32 are 16 MB,
-# so no full-resolution float copy of a volume ever exists.
-PLANES_PER_BLOCK = 16
+# Slices decoded and converted at a time, so no full-resolution float copy of a volume ever
+# exists. Eight 512 x 512 planes, stored and as float32, are about 12 MB: two workers' blocks
+# stay in the shared cache together. Against 16, two workers ran 1.17x faster (median 2.39 s
+# against 2.79 s for 4 MSD-sized cases) and one worker as fast (4.46 s against 4.47 s); 4 and
+# 2 were no faster with two workers and slower with one
+# (benchmarks/results/block_size_bench_msd_sized.json).
+PLANES_PER_BLOCK = 8
 
 
 def _to_hu(stored: np.ndarray, slope: float, intercept: float) -> np.ndarray:
@@ -246,7 +250,8 @@ def preprocess_image(
     ``align_corners=False``) while they hold the file's stored values, and only the small
     result is scaled to HU and normalized. The ``"window"`` rule clips HU, which does not
     commute with interpolation, so there HU are clipped first. Slices are converted to
-    float32 16 at a time: an int16 volume never gets a full-resolution float copy.
+    float32 a block (:data:`PLANES_PER_BLOCK`) at a time: an int16 volume never gets a
+    full-resolution float copy.
 
     Args:
         volume_xyz: ``(X, Y, Z)`` volume in canonical RAS order: HU (``CTVolume.array``)
@@ -276,7 +281,7 @@ def preprocessed_image_blocks(
     intercept: float = 0.0,
     spacing: tuple[float, ...] | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """:func:`preprocess_image`, 16 slices at a time, for writers that need no whole stack.
+    """:func:`preprocess_image`, a block of slices at a time, for writers that need no whole stack.
 
     Yields:
         ``(i, block)``: ``block`` is slices ``i, i + 1, ...`` as a C-ordered ``(n, H, W)``
@@ -316,7 +321,7 @@ def preprocessed_plane_blocks(
 
     Args:
         planes: ``(z, planes)`` pairs covering the canonical z range once, in any order:
-            ``planes`` is ``(n <= 16, Y, X)``, canonical slices ``z, z + 1, ...``.
+            ``planes`` is ``(n <= PLANES_PER_BLOCK, Y, X)``, canonical slices ``z, z + 1, ...``.
         shape_xyz: the canonical ``(X, Y, Z)`` shape of the whole volume.
         config, slope, intercept, spacing: as :func:`preprocess_image`.
 
