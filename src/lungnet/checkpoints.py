@@ -10,7 +10,8 @@ Training writes, and inference, resuming, benchmarks and tests read, one format:
         "tumor_fade": float (absent: 0),
         "train": {training settings, for the record},
         "postprocess": {threshold, min_tumor_volume_mm3, lung_constraint,
-                        min_peak_probability, min_depth_mm, chosen_on, candidates}
+                        min_peak_probability, min_depth_mm, tta (absent: false),
+                        chosen_on, candidates}
                        (best.ckpt, once chosen on validation)}
     checkpoint["state_dict"] = {"model.<name>": tensor, ...}
 

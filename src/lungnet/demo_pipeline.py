@@ -99,6 +99,7 @@ class DemoConfig:
     context_slices: int | None = None  # neighbours on each side as input; None: the recipe's
     deep_supervision: int | None = None  # extra U-Net outputs at 1/2, 1/4, ...; None: the recipe's
     tumor_sampling: str | None = None  # "slice" or "lesion"; None: the recipe's
+    tta: bool | None = None  # predict with trained flips averaged; None: the recipe's
     batch_size: int = 8
     max_epochs: int = 24
     steps_per_epoch: int = 60  # fixed steps (not wall time) keep the demo deterministic
@@ -221,7 +222,7 @@ def run_demo(
     trained = stage(
         "train",
         lambda: (
-            _retuned(config.checkpoint, paths["processed"], paths["artifacts"])
+            _retuned(config.checkpoint, paths["processed"], paths["artifacts"], _tta(config))
             if config.checkpoint is not None
             else train(
                 TrainConfig(
@@ -243,6 +244,7 @@ def run_demo(
                     context_slices=config.context_slices,
                     deep_supervision=config.deep_supervision,
                     tumor_sampling=config.tumor_sampling,
+                    tta=config.tta,
                     check_val_every_n_epoch=config.val_every,
                     precision=config.precision,
                 )
@@ -290,8 +292,16 @@ def run_demo(
     )
 
 
-def _retuned(checkpoint: Path, processed: Path, artifacts: Path):
-    """A copy of ``checkpoint``, its post-processing chosen on ``processed``'s val cases."""
+def _tta(config: DemoConfig) -> bool:
+    """Whether the demo's predictions average the trained flips: as set, else the recipe's."""
+    from lungnet.engine.config import RECIPES
+
+    return bool(RECIPES[config.recipe]["tta"] if config.tta is None else config.tta)
+
+
+def _retuned(checkpoint: Path, processed: Path, artifacts: Path, tta: bool):
+    """A copy of ``checkpoint``, its post-processing chosen on ``processed``'s val cases
+    (with the trained flips averaged if ``tta``)."""
     import shutil
 
     import torch
@@ -305,7 +315,7 @@ def _retuned(checkpoint: Path, processed: Path, artifacts: Path):
     shutil.copyfile(checkpoint, copy)
     manifest = read_manifest(processed)
     val_cases = sorted(c for c, e in manifest["cases"].items() if e["split"] == "val")
-    tune_postprocessing(copy, manifest, val_cases, device="cpu")
+    tune_postprocessing(copy, manifest, val_cases, device="cpu", tta=tta)
     ckpt = torch.load(copy, map_location="cpu", weights_only=True)
     # The validation score it was kept for, as its checkpoint callback recorded it.
     score = next(
@@ -372,6 +382,7 @@ def _summary(
                 "min_peak_probability",
                 "min_depth_mm",
                 "lung_constraint",
+                "tta",
                 "chosen_on",
             )
         },

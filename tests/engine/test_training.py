@@ -65,7 +65,8 @@ def test_post_processing_is_chosen_on_the_val_scans_and_stored_in_best_ckpt(msd_
     NiftiPreprocessor(target_size=(32, 32), clip_slices_min=4).run(
         msd_dataset, processed, val_split_count=2
     )
-    result = train(tiny_config(processed, tmp_path / "artifacts"))
+    # Mirrored slices and test-time flips: the choice is made with the flip averaged.
+    result = train(tiny_config(processed, tmp_path / "artifacts", mirror=0.5, tta=True))
     stored = read_checkpoint(result.best_checkpoint)["hyper_parameters"]["postprocess"]
     assert stored["chosen_on"] == ["lung_002", "lung_003"]
     # 3 thresholds x 5 minimum volumes x 3 minimum peaks x 3 minimum depths, with and
@@ -77,6 +78,7 @@ def test_post_processing_is_chosen_on_the_val_scans_and_stored_in_best_ckpt(msd_
     assert chosen.min_depth_mm == stored["min_depth_mm"]
     assert chosen.lung_constraint == stored["lung_constraint"]
     assert chosen.threshold == stored["threshold"]
+    assert stored["tta"] is True and Predictor(result.best_checkpoint, device="cpu").tta
     from lungnet.engine import TumorSegmentationTask
 
     rebuilt = TumorSegmentationTask.load_from_checkpoint(

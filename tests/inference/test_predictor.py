@@ -83,14 +83,51 @@ def test_bf16_masks_agree_with_float32(checkpoint, tmp_path):
     assert dice >= 0.95
 
 
-def test_tta_and_batch_size_keep_shapes(checkpoint, tmp_path):
+def _with_hyper_parameters(checkpoint: Path, path: Path, **hyper) -> Path:
+    stored = torch.load(checkpoint, weights_only=True)
+    stored["hyper_parameters"].update(hyper)
+    torch.save(stored, path)
+    return path
+
+
+def test_tta_averages_a_mirror_trained_model_over_its_left_right_flip(checkpoint, tmp_path):
+    mirrored = _with_hyper_parameters(checkpoint, tmp_path / "mirrored.ckpt", mirror=0.5)
     hu, _ = tiny_case(6)
     ct = read_ct(save_nifti(tmp_path / "s.nii.gz", hu))
-    pred = Predictor(checkpoint, device="cpu", tta=True, batch_size=3).predict_volume(ct)
-    assert (
-        pred.mask.shape == ct.shape
-        and 0 <= pred.probabilities.min() <= pred.probabilities.max() <= 1
+    predictor = Predictor(mirrored, device="cpu", precision="fp32", tta=True, batch_size=3)
+    slices = preprocess_image(ct.array, predictor.preprocess)
+    plain = Predictor(mirrored, device="cpu", precision="fp32", tta=False)
+    # Left-right is the slices' first axis (H): the flipped prediction is flipped back.
+    expected = (
+        plain.predict_slices(slices) + plain.predict_slices(slices[:, ::-1].copy()).flip(1)
+    ) / 2
+    averaged = predictor.predict_slices(slices)
+    torch.testing.assert_close(averaged, expected, atol=1e-5, rtol=0)
+    assert not torch.allclose(averaged, plain.predict_slices(slices), atol=1e-4)
+    pred = predictor.predict_volume(ct)
+    assert pred.mask.shape == ct.shape
+    assert 0 <= pred.probabilities.min() <= pred.probabilities.max() <= 1
+
+
+def test_tta_leaves_a_model_trained_without_flips_as_it_is_and_says_so(
+    checkpoint, tmp_path, caplog
+):
+    hu, _ = tiny_case(6)
+    ct = read_ct(save_nifti(tmp_path / "s.nii.gz", hu))
+    with caplog.at_level("WARNING", logger="lungnet.inference.predictor"):
+        with_tta = Predictor(checkpoint, device="cpu", tta=True).predict_volume(ct)
+    assert "trained without mirrored slices" in caplog.text
+    without = Predictor(checkpoint, device="cpu", tta=False).predict_volume(ct)
+    np.testing.assert_array_equal(with_tta.probabilities, without.probabilities)
+
+
+def test_tta_follows_the_checkpoint_unless_told(checkpoint, tmp_path):
+    tuned = _with_hyper_parameters(
+        checkpoint, tmp_path / "tuned.ckpt", mirror=0.5, postprocess={"tta": True}
     )
+    assert Predictor(tuned, device="cpu").tta is True
+    assert Predictor(tuned, device="cpu", tta=False).tta is False
+    assert Predictor(checkpoint, device="cpu").tta is False
 
 
 def test_min_tumor_volume_drops_small_components(checkpoint, tmp_path):

@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
             f"volume {post['min_tumor_volume_mm3']:g} mm3, min peak probability "
             f"{post.get('min_peak_probability') or 0:g}, min depth "
             f"{post.get('min_depth_mm') or 0:g} mm, lung constraint "
-            f"{'on' if post['lung_constraint'] else 'off'}"
+            f"{'on' if post['lung_constraint'] else 'off'}, trained flips averaged "
+            f"{'yes' if post.get('tta') else 'no'}"
         )
     print(f"total {s['seconds']['total']:.0f} s\n")
     p = s["paths"]

@@ -11,12 +11,14 @@ default; only left-right is used here, because a chest flipped front to back (sp
 front) is not an anatomy a scan ever shows.
 
 Slices are ``(H, W)`` with ``H`` along the canonical volume's first axis, left-right
-(:mod:`lungnet.preprocessing.slices`), so the flip is along ``H``.
+(:data:`lungnet.preprocessing.LEFT_RIGHT_DIM`), so the flip is along ``H``.
 """
 
 from __future__ import annotations
 
 import torch
+
+from lungnet.preprocessing import LEFT_RIGHT_DIM
 
 __all__ = ["RandomMirror"]
 
@@ -51,6 +53,6 @@ class RandomMirror:
             return image, mask
         where = flip[:, None, None, None]
         return (
-            torch.where(where, image.flip(-2), image),
-            torch.where(where, mask.flip(-2), mask),
+            torch.where(where, image.flip(LEFT_RIGHT_DIM), image),
+            torch.where(where, mask.flip(LEFT_RIGHT_DIM), mask),
         )

@@ -37,6 +37,7 @@ RECIPES: dict[str, dict[str, object]] = {
         tumor_fade=0.0,
         tumor_sampling="slice",
         deep_supervision=0,
+        tta=False,
     ),
     # Augmentation off: with it (affine + elastic + intensity) the validation score was
     # lower (benchmarks/results/accuracy_cpu_seed1.json vs accuracy_cpu_noaug_seed*.json).
@@ -67,6 +68,7 @@ RECIPES: dict[str, dict[str, object]] = {
         tumor_fade=0.0,
         tumor_sampling="lesion",
         deep_supervision=2,
+        tta=False,
     ),
 }
 _FROM_RECIPE = "(default: from --recipe)"
@@ -205,6 +207,12 @@ class TrainConfig:
         True,
         help="after training, choose the threshold, the minimum tumor volume and the lung-field "
         "constraint on the val scans and store them in best.ckpt (lungnet predict applies them)",
+    )
+    tta: bool | None = option(
+        None,
+        help="choose the post-processing with the prediction averaged over the flips the model "
+        "trained with (left-right, with --mirror), and store it so that lungnet predict "
+        f"averages them by default {_FROM_RECIPE}",
     )
     seed: int = option(42, help="random seed of sampling, augmentation and initialization")
     folds: int | None = option(

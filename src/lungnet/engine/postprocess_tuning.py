@@ -2,10 +2,10 @@
 
 The validation cases' original scans and labels are found through the manifest (each case
 records its source files), predicted whole with the best checkpoint exactly as ``lungnet
-predict`` would (no post-processing yet), and the rules of
-:func:`lungnet.inference.postprocess.choose_postprocessing` are scored on them. The choice
-and the score of every candidate go into the checkpoint's ``postprocess`` entry, so that
-``lungnet predict`` applies them by default.
+predict`` would (no post-processing yet; flips averaged if asked), and the rules of
+:func:`lungnet.inference.postprocess.choose_postprocessing` are scored on them. The choice,
+the score of every candidate and whether flips were averaged (``tta``) go into the
+checkpoint's ``postprocess`` entry, so that ``lungnet predict`` applies them by default.
 """
 
 from __future__ import annotations
@@ -38,7 +38,11 @@ def _sources(manifest: dict[str, Any], cases: Sequence[str]) -> list[tuple[Path,
 
 
 def tune_postprocessing(
-    checkpoint: str | Path, manifest: dict[str, Any], val_cases: Sequence[str], device: str = "auto"
+    checkpoint: str | Path,
+    manifest: dict[str, Any],
+    val_cases: Sequence[str],
+    device: str = "auto",
+    tta: bool = False,
 ) -> dict[str, Any] | None:
     """Choose the post-processing on ``val_cases`` and write it into ``checkpoint``.
 
@@ -47,6 +51,8 @@ def tune_postprocessing(
         manifest: the preprocessed folder's manifest (for the cases' source scans).
         val_cases: names of the validation cases.
         device: where the network runs.
+        tta: predict with test-time flips averaged (:class:`lungnet.inference.Predictor`),
+            and store that choice so that ``lungnet predict`` averages them too.
 
     Returns:
         The stored ``postprocess`` entry, or None when a validation scan or label is no
@@ -73,6 +79,7 @@ def tune_postprocessing(
     predictor = Predictor(
         checkpoint,
         device=device,
+        tta=tta,
         min_tumor_volume_mm3=0,
         lung_constraint=False,
         min_peak_probability=0,
@@ -91,7 +98,12 @@ def tune_postprocessing(
             ValidationCase(probabilities, truth, lung_field(ct.array, ct.spacing), ct.spacing)
         )
     chosen, rows = choose_postprocessing(cases)
-    entry = {**chosen.to_dict(), "chosen_on": sorted(val_cases), "candidates": rows}
+    entry = {
+        **chosen.to_dict(),
+        "tta": predictor.tta,
+        "chosen_on": sorted(val_cases),
+        "candidates": rows,
+    }
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     ckpt["hyper_parameters"]["postprocess"] = entry
     with atomic_path(Path(checkpoint)) as tmp:
@@ -99,13 +111,15 @@ def tune_postprocessing(
     best = next(r for r in rows if PostProcessing.from_dict(r) == chosen)
     log.info(
         "post-processing chosen on %d val cases: threshold %g, min tumor volume %g mm3, "
-        "min peak probability %g, min depth %g mm, lung constraint %s (lesion F1 %.3f)",
+        "min peak probability %g, min depth %g mm, lung constraint %s, flips averaged %s "
+        "(lesion F1 %.3f)",
         len(cases),
         chosen.threshold,
         chosen.min_tumor_volume_mm3,
         chosen.min_peak_probability,
         chosen.min_depth_mm,
         "on" if chosen.lung_constraint else "off",
+        "yes" if predictor.tta else "no",
         best["lesion_f1"],
     )
     return entry

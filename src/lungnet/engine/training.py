@@ -260,6 +260,7 @@ def train(config: TrainConfig) -> TrainResult:
             dm.manifest,
             dm.val_dataset.case_names,
             device="cuda" if accelerator == "gpu" else "cpu",
+            tta=config.tta,
         )
     return TrainResult(
         best_checkpoint=Path(checkpoint.best_model_path),

@@ -20,11 +20,21 @@ from lungnet.inference.postprocess import PostProcessing
 from lungnet.inference.settings import PredictSettings
 from lungnet.io import CTVolume, check_hounsfield, read_ct, write_mask, write_volume
 from lungnet.naming import case_name, output_file_name
-from lungnet.preprocessing import context_indices, preprocess_image, restore_probabilities
+from lungnet.preprocessing import (
+    LEFT_RIGHT_DIM,
+    context_indices,
+    preprocess_image,
+    restore_probabilities,
+)
 
 __all__ = ["Predictor", "Prediction", "PredictOutcome", "resolve_device", "output_name"]
 
 log = logging.getLogger(__name__)
+
+
+def _trained_flips(hyper_parameters: dict) -> tuple[int, ...]:
+    """The flips a checkpoint's model was trained with: left-right if it saw mirrored slices."""
+    return (LEFT_RIGHT_DIM,) if float(hyper_parameters.get("mirror", 0.0)) > 0 else ()
 
 
 def output_name(source: Path, kind: str = "mask") -> str:
@@ -72,7 +82,9 @@ class Predictor:
         checkpoint: path to a ``.ckpt`` written by ``lungnet train``, or a list of them.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: slices per forward pass (default: 64 on GPU, 8 on CPU).
-        tta: average the predictions of the slice and its in-plane flips.
+        tta: average the prediction over the flips each model was trained with (left-right
+            for one trained with mirrored slices, :data:`lungnet.preprocessing.LEFT_RIGHT_DIM`);
+            None: as the checkpoint's post-processing says (chosen on validation), else off.
         min_tumor_volume_mm3: drop connected components smaller than this; None: the
             checkpoint's post-processing (chosen on validation), else none.
         lung_constraint: keep only components touching the lung field; None: the
@@ -95,7 +107,7 @@ class Predictor:
         checkpoint: str | Path | Sequence[str | Path],
         device: str = "auto",
         batch_size: int | None = None,
-        tta: bool = False,
+        tta: bool | None = None,
         min_tumor_volume_mm3: float | None = None,
         precision: str = "auto",
         lung_constraint: bool | None = None,
@@ -131,7 +143,8 @@ class Predictor:
         self.context_slices = loaded[0].context_slices
         self.hyper_parameters = loaded[0].hyper_parameters
         self.batch_size = settings.batch_size or (64 if self.device.type == "cuda" else 8)
-        self.tta = settings.tta
+        stored = self.hyper_parameters.get("postprocess") or {}
+        self.tta = bool(stored.get("tta", False)) if settings.tta is None else settings.tta
         # The checkpoint's post-processing (chosen on validation), with what was given here.
         given = {
             name: getattr(settings, name)
@@ -149,10 +162,23 @@ class Predictor:
         )
         self.autocast_dtype = inference_autocast_dtype(settings.precision, self.device)
         self.members = [
-            (item.model.to(self.device, memory_format=torch.channels_last), item.context_slices)
+            (
+                item.model.to(self.device, memory_format=torch.channels_last),
+                item.context_slices,
+                _trained_flips(item.hyper_parameters),
+            )
             for item in loaded
         ]
         self.model = self.members[0][0]
+        if self.tta and not any(flips for _, _, flips in self.members):
+            # A flip the model never saw in training shows it an anatomy it does not know
+            # (for instance a chest with the spine in front): averaging it in would blur.
+            log.warning(
+                "test-time augmentation: %s trained without mirrored slices, so no flip is "
+                "averaged",
+                "the model was" if len(paths) == 1 else "no model of the ensemble was",
+            )
+            self.tta = False
 
     # ------------------------------------------------------------------ arrays
 
@@ -179,7 +205,7 @@ class Predictor:
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             total = None
-            for model, k in self.members:
+            for model, k, flips in self.members:
                 if k:
                     channels = torch.tensor([context_indices(i, n, k) for i in range(start, stop)])
                     batch = stack[channels]  # (B, 1 + 2k, H, W)
@@ -188,18 +214,20 @@ class Predictor:
                 batch = batch.to(self.device, non_blocking=True)
                 batch = batch.contiguous(memory_format=torch.channels_last)
                 with autocast:
-                    prob = self._probabilities(model, batch)
+                    prob = self._probabilities(model, batch, flips if self.tta else ())
                 total = prob if total is None else total + prob
             out[start:stop] = (total / len(self.members))[:, 0].float()
         return out
 
-    def _probabilities(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _probabilities(
+        model: torch.nn.Module, batch: torch.Tensor, flips: tuple[int, ...]
+    ) -> torch.Tensor:
+        """The model's probabilities, averaged with those of the batch flipped along ``flips``."""
         prob = torch.sigmoid(model(batch).float())
-        if self.tta:
-            prob = prob + torch.sigmoid(model(batch.flip(-1)).float()).flip(-1)
-            prob = prob + torch.sigmoid(model(batch.flip(-2)).float()).flip(-2)
-            prob = prob / 3
-        return prob
+        for dim in flips:
+            prob = prob + torch.sigmoid(model(batch.flip(dim)).float()).flip(dim)
+        return prob / (1 + len(flips))
 
     # ------------------------------------------------------------------- files
 

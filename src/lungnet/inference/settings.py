@@ -23,7 +23,12 @@ class PredictSettings:
         help="auto: bf16 where the hardware runs it natively, else fp32",
         choices=PRECISION_CHOICES,
     )
-    tta: bool = option(False, help="average over in-plane flips (3x slower)")
+    tta: bool | None = option(
+        None,
+        help="average the prediction over the flips the model was trained with (left-right, "
+        "for a model trained with mirrored slices: 2x slower; a model trained without flips "
+        "gets none) (default: as chosen on validation and stored in the checkpoint)",
+    )
     min_tumor_volume_mm3: float | None = option(
         None,
         help="drop connected components smaller than MM3 cubic millimetres "

@@ -10,6 +10,7 @@ from lungnet.preprocessing.manifest import (
 )
 from lungnet.preprocessing.nifti_processor import CaseOutcome, NiftiPreprocessor, PreprocessResult
 from lungnet.preprocessing.slices import (
+    LEFT_RIGHT_DIM,
     context_indices,
     kept_slices,
     normalize,
@@ -29,6 +30,7 @@ __all__ = [
     "read_manifest",
     "write_manifest",
     "PreprocessConfig",
+    "LEFT_RIGHT_DIM",
     "context_indices",
     "kept_slices",
     "normalize",

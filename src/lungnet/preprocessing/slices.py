@@ -24,7 +24,12 @@ from lungnet.preprocessing.config import PreprocessConfig
 if TYPE_CHECKING:
     import torch
 
+#: The left-right axis of a ``(..., H, W)`` batch of slices: ``H`` runs along the canonical
+#: (RAS) volume's first axis, the patient's left-right (see :func:`preprocess_image`).
+LEFT_RIGHT_DIM = -2
+
 __all__ = [
+    "LEFT_RIGHT_DIM",
     "PLANES_PER_BLOCK",
     "PreprocessConfig",
     "SliceGeometry",
