@@ -47,6 +47,7 @@ _CPU = dict(
     fov_crop=0.0,  # spelled out: no slice was cut like a cropped scan then
     mirror=0.0,  # spelled out: no slice was mirrored then
     tumor_fade=0.0,  # spelled out: no tumor was faded then
+    tta=False,  # spelled out: no flip was averaged at prediction then
     batch_size=8,
     max_epochs=40,
     steps_per_epoch=100,
@@ -180,6 +181,12 @@ PRESETS = {
         "mirror": 0.5,
         "tumor_fade": 0.15,
     },
+    # The recipe's models predicting with their left-right flip averaged in (nnU-Net averages
+    # the flips it trained with): a tumor seen on both sides of the chest in training should
+    # be found either way round, and averaging two views smooths a lone false alarm. Run
+    # with --checkpoint on the mirror preset's kept models: same weights, the post-processing
+    # chosen again on the same validation phantoms with the flip averaged.
+    "cpu_noaug_lesion_spacing_ds2_fov30_mirror_tta": {**_CUT_SLICES, "mirror": 0.5, "tta": True},
     # The recipe with mirrored slices on the 192 training phantoms of the data192 preset,
     # whose validation and test phantoms it shares: the two led the validation panel
     # (panel_recipes_64_and_192_phantoms.json, panel_mirror.json).
