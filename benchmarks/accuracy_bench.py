@@ -185,7 +185,12 @@ PRESETS = {
     # the flips it trained with): a tumor seen on both sides of the chest in training should
     # be found either way round, and averaging two views smooths a lone false alarm. Run
     # with --checkpoint on the mirror preset's kept models: same weights, the post-processing
-    # chosen again on the same validation phantoms with the flip averaged.
+    # chosen again on the same validation phantoms with the flip averaged. Not adopted: on
+    # validation, lesion F1 0.800 and 0.769 against 0.700 and 0.714 but Dice 0.518 and 0.599
+    # against 0.509 and 0.613 (validation_choice_mirror_vs_mirror_tta.json); on the panel
+    # Dice 0.520 and 0.440 against 0.488 and 0.452, 25 and 25 of 45 tumors found against 23
+    # and 25, more false positives for seed 1 (panel_mirror_tta_by_kind.json): within the
+    # seeds' spread, for twice the network time.
     "cpu_noaug_lesion_spacing_ds2_fov30_mirror_tta": {**_CUT_SLICES, "mirror": 0.5, "tta": True},
     # The recipe with mirrored slices on the 192 training phantoms of the data192 preset,
     # whose validation and test phantoms it shares: the two led the validation panel
