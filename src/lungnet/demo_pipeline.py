@@ -100,6 +100,7 @@ class DemoConfig:
     deep_supervision: int | None = None  # extra U-Net outputs at 1/2, 1/4, ...; None: the recipe's
     tumor_sampling: str | None = None  # "slice" or "lesion"; None: the recipe's
     tta: bool | None = None  # predict with trained flips averaged; None: the recipe's
+    ema_decay: float | None = None  # average of the weights (0: off); None: the recipe's
     batch_size: int = 8
     max_epochs: int = 24
     steps_per_epoch: int = 60  # fixed steps (not wall time) keep the demo deterministic
@@ -245,6 +246,7 @@ def run_demo(
                     deep_supervision=config.deep_supervision,
                     tumor_sampling=config.tumor_sampling,
                     tta=config.tta,
+                    ema_decay=config.ema_decay,
                     check_val_every_n_epoch=config.val_every,
                     precision=config.precision,
                 )
@@ -394,6 +396,7 @@ def _summary(
         }
         # Absent from checkpoints written before these settings existed: they were off then.
         | {k: hyper.get(k, 0.0) for k in ("fov_crop", "mirror", "tumor_fade")}
+        | {"ema_decay": (hyper.get("train") or {}).get("ema_decay", 0.0)}
         | {
             "norm": hyper["model"].get("norm"),
             "deep_supervision": hyper["model"].get("deep_supervision", 0),

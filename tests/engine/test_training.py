@@ -158,6 +158,20 @@ def test_deep_supervision_trains_and_its_checkpoint_predicts_with_the_full_outpu
     assert loaded.model.eval()(x).shape == (1, 1, 32, 32)
 
 
+def test_averaged_weights_are_what_the_checkpoint_holds_and_predict_loads(slice_folder, tmp_path):
+    from lungnet.checkpoints import load_checkpoint
+
+    result = train(tiny_config(slice_folder, tmp_path, ema_decay=0.9))
+    stored = torch.load(result.best_checkpoint, map_location="cpu", weights_only=True)
+    averaged, current = stored["state_dict"], stored["current_model_state"]
+    assert averaged.keys() == current.keys()
+    assert any(not torch.equal(averaged[k], current[k]) for k in averaged)
+    assert stored["hyper_parameters"]["train"]["ema_decay"] == 0.9
+    loaded = load_checkpoint(result.best_checkpoint).model
+    name = next(k for k in averaged if k.endswith("weight") and averaged[k].dim() == 4)
+    torch.testing.assert_close(loaded.state_dict()[name.removeprefix("model.")], averaged[name])
+
+
 def test_resume_from_last_continues_at_the_right_step(trained_run, tmp_path):
     result, data = trained_run
     root = result.log_dir.parent.parent

@@ -38,6 +38,7 @@ RECIPES: dict[str, dict[str, object]] = {
         tumor_sampling="slice",
         deep_supervision=0,
         tta=False,
+        ema_decay=0.0,
     ),
     # Augmentation off: with it (affine + elastic + intensity) the validation score was
     # lower (benchmarks/results/accuracy_cpu_seed1.json vs accuracy_cpu_noaug_seed*.json).
@@ -69,6 +70,7 @@ RECIPES: dict[str, dict[str, object]] = {
         tumor_sampling="lesion",
         deep_supervision=2,
         tta=False,
+        ema_decay=0.0,
     ),
 }
 _FROM_RECIPE = "(default: from --recipe)"
@@ -202,6 +204,15 @@ class TrainConfig:
         "(default: whole slices)",
         metavar="N",
         minimum=16,
+    )
+    ema_decay: float | None = option(
+        None,
+        help="keep an exponential moving average of the weights (and batch-norm statistics) "
+        "with this decay per step, e.g. 0.995 for about the last 200 steps: validation, "
+        f"checkpoints and so predict use the averaged weights; 0: off {_FROM_RECIPE}",
+        metavar="D",
+        minimum=0,
+        below=1,
     )
     tune_postprocessing: bool = option(
         True,

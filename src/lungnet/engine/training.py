@@ -21,8 +21,9 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, WeightAveraging
 from lightning.pytorch.loggers import TensorBoardLogger
+from torch.optim.swa_utils import get_ema_avg_fn
 
 from lungnet.checkpoints import check_resumable
 from lungnet.data.data_module import LungDataModule
@@ -177,6 +178,7 @@ def train(config: TrainConfig) -> TrainResult:
         "data_dir": str(config.data_dir),
         "folds": config.folds,
         "fold": None if config.folds is None else int(config.fold),
+        "ema_decay": config.ema_decay,
     }
     task = TumorSegmentationTask(
         {
@@ -214,6 +216,12 @@ def train(config: TrainConfig) -> TrainResult:
     latest = ModelCheckpoint(
         filename="last", monitor=None, save_top_k=1, enable_version_counter=False
     )
+    # Lightning's weight averaging swaps the average in for validation and writes it as the
+    # checkpoints' weights (the training weights go beside them), so the best checkpoint is
+    # chosen on, and predict runs, the averaged model.
+    averaging = (
+        [WeightAveraging(avg_fn=get_ema_avg_fn(config.ema_decay))] if config.ema_decay > 0 else []
+    )
     # Without a progress bar (no terminal), one line per epoch shows how the run goes.
     epoch_log = [] if config.enable_progress_bar else [EpochLog()]
     logger = TensorBoardLogger(save_dir=str(root), name=LOG_NAME)
@@ -230,7 +238,7 @@ def train(config: TrainConfig) -> TrainResult:
         log_every_n_steps=config.log_every_n_steps,
         deterministic=hardware.deterministic,
         logger=logger,
-        callbacks=[checkpoint, latest, *epoch_log, *config.extra_callbacks],
+        callbacks=[checkpoint, latest, *averaging, *epoch_log, *config.extra_callbacks],
         default_root_dir=str(root),
         enable_progress_bar=config.enable_progress_bar,
         enable_model_summary=False,
