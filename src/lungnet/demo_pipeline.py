@@ -99,6 +99,7 @@ class DemoConfig:
     context_slices: int | None = None  # neighbours on each side as input; None: the recipe's
     deep_supervision: int | None = None  # extra U-Net outputs at 1/2, 1/4, ...; None: the recipe's
     tumor_sampling: str | None = None  # "slice" or "lesion"; None: the recipe's
+    tumor_fraction: float | None = 0.5  # share of training draws holding tumor; None: unweighted
     tta: bool | None = None  # predict with trained flips averaged; None: the recipe's
     ema_decay: float | None = None  # average of the weights (0: off); None: the recipe's
     batch_size: int = 8
@@ -245,6 +246,7 @@ def run_demo(
                     context_slices=config.context_slices,
                     deep_supervision=config.deep_supervision,
                     tumor_sampling=config.tumor_sampling,
+                    tumor_fraction=config.tumor_fraction,
                     tta=config.tta,
                     ema_decay=config.ema_decay,
                     check_val_every_n_epoch=config.val_every,
