@@ -23,7 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from record import RESULTS_DIR, provenance, write_results
+from preprocess_dataset import PHANTOM_SEED, add_dataset_arguments, dataset, describe, parse
+from record import provenance, write_results
 
 # One timed run in a fresh process, with the block size patched where it is read.
 _ONE_RUN = """
@@ -56,29 +57,18 @@ def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--data", type=Path, help="an MSD-layout dataset (default: 4 phantoms)")
     p.add_argument("--blocks", type=int, nargs="+", default=[2, 4, 8, 16])
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--target", type=int, default=256)
-    p.add_argument("--clip", type=int, default=30)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", type=Path, default=RESULTS_DIR)
-    p.add_argument("--tag", default="")
-    args = p.parse_args()
-    cases, size, slices = 4, 512, 300
+    add_dataset_arguments(p)
+    args = parse(p)
     if args.quick:
-        cases, size, slices, args.target, args.clip, args.repeats = 2, 96, 48, 64, 8, 1
+        args.repeats = 1
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    record = provenance(seeds={"phantoms": 7} if args.data is None else {}, settings=settings)
+    seeds = {"phantoms": PHANTOM_SEED} if args.data is None else {}
+    record = provenance(seeds=seeds, settings=settings)
     runs: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        data = args.data
-        if data is None:
-            from lungnet.synthetic import write_msd_dataset
-
-            data = write_msd_dataset(
-                Path(tmp) / "data", cases=cases, seed=7, size=size, slices=slices
-            )
+        data = dataset(args, Path(tmp) / "data")
         out = Path(tmp) / "out"
         for round_ in range(args.repeats):
             for block in args.blocks:
@@ -103,7 +93,7 @@ def main() -> None:
                 statistics.median(a / b for a, b in zip(one, two, strict=True)), 2
             ),
         }
-    record.update(benchmark="block_size", dataset=str(args.data or "4 phantoms, seed 7"))
+    record.update(benchmark="block_size", dataset=describe(args))
     record["summary"] = summary
     print(f"{'block':>5} {'1 worker s':>11} {'2 workers s':>12} {'scaling':>8} {'paired':>7}")
     for block, row in summary.items():

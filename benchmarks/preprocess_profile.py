@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from record import RESULTS_DIR, provenance, write_results
+from preprocess_dataset import PHANTOM_SEED, add_dataset_arguments, dataset, describe, parse
+from record import provenance, write_results
 
 _DECODING = ("decompress",)
 
@@ -27,30 +28,17 @@ def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--data", type=Path, help="an MSD-layout dataset (default: 4 phantoms)")
-    p.add_argument("--target", type=int, default=256)
-    p.add_argument("--clip", type=int, default=30)
     p.add_argument("--top", type=int, default=14, help="functions recorded")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", type=Path, default=RESULTS_DIR)
-    p.add_argument("--tag", default="")
-    args = p.parse_args()
-    cases, size, slices = 4, 512, 300
-    if args.quick:
-        cases, size, slices, args.target, args.clip = 2, 96, 48, 64, 8
+    add_dataset_arguments(p)
+    args = parse(p)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    record = provenance(seeds={"phantoms": 7} if args.data is None else {}, settings=settings)
+    seeds = {"phantoms": PHANTOM_SEED} if args.data is None else {}
+    record = provenance(seeds=seeds, settings=settings)
 
     from lungnet import NiftiPreprocessor
 
     with tempfile.TemporaryDirectory() as tmp:
-        data = args.data
-        if data is None:
-            from lungnet.synthetic import write_msd_dataset
-
-            data = write_msd_dataset(
-                Path(tmp) / "data", cases=cases, seed=7, size=size, slices=slices
-            )
+        data = dataset(args, Path(tmp) / "data")
         preprocessor = NiftiPreprocessor(
             target_size=(args.target, args.target), clip_slices_min=args.clip, workers=1
         )
@@ -69,7 +57,7 @@ def main() -> None:
     decoding = sum(r["own_s"] for r in rows if any(d in r["function"] for d in _DECODING))
     record.update(
         benchmark="preprocess_profile",
-        dataset=str(args.data or f"{cases} phantoms of {size} x {size} x {slices}, seed 7"),
+        dataset=describe(args),
         cases=len(result.outcomes),
         wall_s=round(wall, 3),
         profiled_s=round(stats.total_tt, 3),  # type: ignore[attr-defined]
