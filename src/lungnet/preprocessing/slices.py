@@ -133,10 +133,11 @@ def slice_geometry(
 
 
 # Slices decoded and converted at a time, so no full-resolution float copy of a volume ever
-# exists. Eight 512 x 512 planes, stored and as float32, are about 12 MB: two workers' blocks
-# stay in the shared cache together. Against 16, two workers ran 1.17x faster (median 2.39 s
-# against 2.79 s for 4 MSD-sized cases) and one worker as fast (4.46 s against 4.47 s); 4 and
-# 2 were no faster with two workers and slower with one
+# exists. Eight 512 x 512 planes, stored and as float32, are about 12 MB, so two workers'
+# blocks can share the CPU cache (the likely reason, not measured directly). Against 16,
+# two workers ran 1.17x faster (median 2.39 s against 2.79 s for 4 MSD-sized cases) and one
+# worker as fast (4.46 s against 4.47 s); 4 and 2 were no faster with two workers and
+# slower with one
 # (benchmarks/results/block_size_bench_msd_sized.json).
 PLANES_PER_BLOCK = 8
 
